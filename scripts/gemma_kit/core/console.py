@@ -1,0 +1,88 @@
+"""What the user sees: plain-language errors, progress bars, and the "what next" line.
+
+Every step raises `UserError` for problems the user can fix; `cli.main` catches it once and prints
+"Error: ..." / "What to do: ..." without a traceback (exit code 1). Our own bugs stay loud.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Iterable, Iterator, TypeVar
+
+T = TypeVar("T")
+
+
+class UserError(Exception):
+    """A problem the user can fix: `message` says what is wrong, `hint` what to do about it."""
+
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\nWhat to do: {self.hint}"
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def warn(text: str) -> None:
+    print(f"Warning: {text}", file=sys.stderr, flush=True)
+
+
+def report_error(error: UserError) -> None:
+    print(f"Error: {error.message}", file=sys.stderr, flush=True)
+    if error.hint:
+        print(f"What to do: {error.hint}", file=sys.stderr, flush=True)
+
+
+def next_step(bat_name: str, command: str) -> None:
+    """Every step ends by naming what to run next, for both the double-click and the terminal user."""
+    say(f"Next: run {bat_name}  (or: {command})")
+
+
+def is_interactive() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def ask_choice(question: str, choices: list[str], default: str) -> str:
+    """Ask only when a person is there; otherwise take the default and say so (CI has no stdin)."""
+    if not is_interactive():
+        say(f"{question} -> using the default '{default}' (no terminal to ask).")
+        return default
+    options = "/".join(c.upper() if c == default else c for c in choices)
+    while True:
+        answer = input(f"{question} [{options}]: ").strip().lower()
+        if not answer:
+            return default
+        if answer in choices:
+            return answer
+        say(f"Please answer one of: {', '.join(choices)}")
+
+
+def progress(items: Iterable[T], *, total: int | None = None, desc: str = "", unit: str = "it",
+             unit_scale: bool = False) -> Iterator[T]:
+    """tqdm with a known total (so there is an ETA); silent when GEMMA_KIT_NO_PROGRESS is set."""
+    from tqdm.auto import tqdm
+
+    disable = bool(os.environ.get("GEMMA_KIT_NO_PROGRESS"))
+    yield from tqdm(items, total=total, desc=desc, unit=unit, unit_scale=unit_scale, disable=disable,
+                    dynamic_ncols=True)
+
+
+def byte_bar(total: int, desc: str):
+    """A bytes bar (MB/s and ETA) for writers that report progress by calling `.update(n)`."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024,
+                disable=bool(os.environ.get("GEMMA_KIT_NO_PROGRESS")), dynamic_ncols=True)
+
+
+def human_size(n_bytes: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n_bytes) < 1024 or unit == "GB":
+            return f"{n_bytes:.1f} {unit}" if unit != "B" else f"{int(n_bytes)} B"
+        n_bytes /= 1024
+    return f"{n_bytes:.1f} GB"

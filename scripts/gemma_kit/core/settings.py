@@ -1,0 +1,234 @@
+"""One typed `Settings` object for every step: dataclass defaults < preset < settings.toml < command line.
+
+settings.toml groups keys in sections ([paths], [model], [dataset], [training], [gguf]) for the reader;
+the key names are unique, so a section is only a heading. A key the code does not know, or a value of the
+wrong type, is an error that names the file and the key — a typo must never quietly train on defaults.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import typing
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+from .console import UserError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+MODEL_REPOS = {"E2B": "google/gemma-3n-E2B-it", "E4B": "google/gemma-3n-E4B-it"}
+
+# The three presets of the kit; each is a handful of overrides (nanoGPT-style config files).
+PRESETS: dict[str, dict[str, Any]] = {
+    "quick": {"lora_rank": 4, "lora_alpha": 8, "gradient_accumulation_steps": 32, "num_epochs": 1,
+              "max_seq_length": 512},
+    "standard": {"lora_rank": 8, "lora_alpha": 16, "gradient_accumulation_steps": 64, "num_epochs": 1,
+                 "max_seq_length": 768},
+    "thorough": {"lora_rank": 16, "lora_alpha": 32, "gradient_accumulation_steps": 128, "num_epochs": 2,
+                 "max_seq_length": 1024},
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    # [paths] — relative paths are taken from the project root
+    dataset_dir: str = "dataset"
+    data_dir: str = "data"
+    output_dir: str = "output"
+    models_dir: str = "models"
+    model_path: str = ""  # empty: models/<repo name> of `model`
+
+    # [model]
+    model: Literal["E2B", "E4B"] = "E4B"
+
+    # [dataset]
+    data_mode: Literal["ask", "instruct", "conversational"] = "ask"
+    telegram_owner: str = ""
+    include_group_chats: bool = False
+    min_dialog_messages: int = 2
+    max_message_length: int = 0
+    max_dialog_length: int = 0
+    window_size: int = 8
+    eval_fraction: float = 0.05
+    seed: int = 42
+
+    # [training]
+    preset: Literal["quick", "standard", "thorough"] = "standard"
+    lora_rank: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.05
+    gradient_accumulation_steps: int = 64
+    num_epochs: int = 1
+    max_seq_length: int = 768
+    batch_size: int = 1
+    learning_rate: float = 2e-4
+    warmup_ratio: float = 0.03
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    eval_steps: int = 50
+    max_steps: int = -1
+    keep_best_checkpoints: int = 2
+
+    # [gguf]
+    gguf_type: Literal["q8_0", "f16", "bf16", "f32"] = "q8_0"
+    gguf_file_name: str = "finetuned_gemma.gguf"
+
+    # Where these settings came from (not a setting): the project root every relative path hangs off.
+    root: Path = field(default=Path("."), compare=False, repr=False)
+
+    # ---- derived paths -------------------------------------------------------------------------
+    def path(self, value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.root / p
+
+    @property
+    def model_repo(self) -> str:
+        return MODEL_REPOS[self.model]
+
+    @property
+    def model_dir(self) -> Path:
+        if self.model_path:
+            return self.path(self.model_path)
+        return self.path(self.models_dir) / self.model_repo.split("/")[-1]
+
+    @property
+    def train_file(self) -> Path:
+        return self.path(self.data_dir) / "train_dataset.jsonl"
+
+    @property
+    def eval_file(self) -> Path:
+        return self.path(self.data_dir) / "eval_dataset.jsonl"
+
+    @property
+    def adapter_dir(self) -> Path:
+        return self.path(self.output_dir) / "lora_adapter"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.path(self.output_dir) / "checkpoints"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.path(self.output_dir) / "runs"
+
+    @property
+    def merged_dir(self) -> Path:
+        return self.path(self.output_dir) / "merged_model"
+
+    @property
+    def gguf_file(self) -> Path:
+        return self.path(self.output_dir) / self.gguf_file_name
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "root"}
+
+    def describe(self) -> str:
+        return "\n".join(f"  {k} = {v!r}" for k, v in self.to_dict().items())
+
+    def save_json(self, dest: Path) -> None:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+SETTING_NAMES = tuple(f.name for f in fields(Settings) if f.name != "root")
+_TYPE_HINTS = typing.get_type_hints(Settings)
+
+
+def _check_value(name: str, value: Any, source: str) -> tuple[Any, str | None]:
+    """Return (value converted, None) or (None, a problem sentence)."""
+    hint = _TYPE_HINTS[name]
+    if typing.get_origin(hint) is Literal:
+        allowed = typing.get_args(hint)
+        if value in allowed:
+            return value, None
+        if isinstance(value, str):
+            for option in allowed:
+                if value.lower() == option.lower():
+                    return option, None
+        return None, f"{source}: '{name}' must be one of {', '.join(map(repr, allowed))}, not {value!r}"
+    if hint is bool:
+        if isinstance(value, bool):
+            return value, None
+        return None, f"{source}: '{name}' must be true or false, not {value!r}"
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value, None
+        return None, f"{source}: '{name}' must be a whole number, not {value!r}"
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value), None
+        return None, f"{source}: '{name}' must be a number, not {value!r}"
+    if hint is str:
+        if isinstance(value, str):
+            return value, None
+        return None, f"{source}: '{name}' must be text in quotes, not {value!r}"
+    raise TypeError(f"no checker for setting {name} of type {hint}")  # our bug, stays loud
+
+
+def _parse_cli_value(name: str, text: str) -> Any:
+    """`--set key=value`: read the value as TOML so numbers, booleans and quoted text all work."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text  # a bare word like E2B or quick
+
+
+def flatten_toml(data: dict[str, Any]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat.update(value)
+        else:
+            flat[key] = value
+    return flat
+
+
+def load_settings(root: Path, settings_file: Path | None = None, overrides: dict[str, Any] | None = None,
+                  cli_pairs: list[str] | None = None) -> Settings:
+    """Build the effective settings; every problem (file, key, value) is reported at once."""
+    settings_file = settings_file or root / "settings.toml"
+    problems: list[str] = []
+    from_file: dict[str, Any] = {}
+    if settings_file.exists():
+        try:
+            from_file = flatten_toml(tomllib.loads(settings_file.read_text(encoding="utf-8")))
+        except tomllib.TOMLDecodeError as e:
+            raise UserError(f"{settings_file} is not valid TOML: {e}",
+                            "Fix the line it names (text values need \"quotes\"), or restore the file from git.") from e
+    from_cli: dict[str, Any] = dict(overrides or {})
+    for pair in cli_pairs or []:
+        if "=" not in pair:
+            problems.append(f"--set {pair!r}: write it as key=value, e.g. --set lora_rank=16")
+            continue
+        key, text = pair.split("=", 1)
+        from_cli[key.strip()] = _parse_cli_value(key.strip(), text.strip())
+
+    checked: dict[str, Any] = {}
+    for source, values in ((str(settings_file), from_file), ("command line", from_cli)):
+        for key, value in values.items():
+            if key not in SETTING_NAMES:
+                close = [n for n in SETTING_NAMES if n.split("_")[0] == key.split("_")[0]][:3]
+                suggestion = f" (did you mean {', '.join(close)}?)" if close else ""
+                problems.append(f"{source}: unknown setting '{key}'{suggestion}")
+                continue
+            converted, problem = _check_value(key, value, source)
+            if problem:
+                problems.append(problem)
+            else:
+                checked[key] = converted  # later sources win
+    if problems:
+        raise UserError("Problems in the settings:\n  " + "\n  ".join(problems),
+                        "Correct these keys (settings.toml lists every key with a comment) and run again.")
+
+    preset = checked.get("preset", Settings.preset)
+    values = {**PRESETS[preset], **checked}
+    return Settings(**values, root=root)
+
+
+def replace(settings: Settings, **changes: Any) -> Settings:
+    return dataclasses.replace(settings, **changes)
