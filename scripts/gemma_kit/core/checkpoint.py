@@ -146,3 +146,25 @@ def write_base_model_record(adapter_dir: Path, base_dir: Path) -> None:
 def read_base_model_record(adapter_dir: Path) -> dict | None:
     path = adapter_dir / BASE_MODEL_RECORD
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def find_checkpoint_problems(folder: Path) -> list[str]:
+    """Everything that keeps `folder` from being a usable Gemma 3n checkpoint, in plain words (empty = fine).
+
+    Used by download-model (after a download and for --from-folder) and by doctor; needs no network.
+    """
+    if not folder.is_dir():
+        return [f"the folder {folder} does not exist"]
+    problems: list[str] = []
+    try:
+        config = read_config(folder)
+        check_is_gemma3n(config, folder)
+    except UserError as e:
+        return [e.message]
+    if not (folder / "tokenizer.model").exists():
+        problems.append("tokenizer.model is missing (the GGUF step needs the SentencePiece tokenizer)")
+    try:
+        index_tensors(folder)
+    except UserError as e:
+        problems.append(e.message)
+    return problems

@@ -1,13 +1,103 @@
-"""Not built yet."""
-from gemma_kit.core.console import UserError
+"""Check this computer for the kit: Python, PyTorch and the GPU, bitsandbytes, free disk, the model.
 
-EPILOG = None
+Prints what was found and, plainly, what is missing and how to fix it. Changes nothing.
+"""
+from __future__ import annotations
+
+import platform
+import shutil
+import sys
+from dataclasses import dataclass
+
+from ..core.checkpoint import find_checkpoint_problems
+from ..core.console import human_size, say
+from ..core.settings import Settings
+
+EPILOG = "Example: gemma-kit doctor\nRun it after prepare_venv.bat, or whenever a step fails and you don't know why."
+
+MIN_FREE_DISK = 40 * 1024**3  # model (~15 GB for E4B) + merged copy + GGUF + checkpoints
 
 
-def add_arguments(parser):
+@dataclass
+class Finding:
+    name: str
+    value: str
+    problem: str = ""  # empty: fine
+
+
+def add_arguments(parser) -> None:
     pass
 
 
-def run(settings, args):
-    raise UserError("The 'doctor' step is not built yet in this version of the kit.",
-                    "Update the kit (git pull) to get it.")
+def check_python() -> Finding:
+    version = platform.python_version()
+    ok = (3, 10) <= sys.version_info[:2] <= (3, 12)
+    return Finding("Python", version, "" if ok else "Python 3.10, 3.11 or 3.12 is needed; install one and run "
+                   "prepare_venv.bat again")
+
+
+def check_torch_and_gpu() -> list[Finding]:
+    try:
+        import torch
+    except ImportError:
+        return [Finding("PyTorch", "not installed", "run prepare_venv.bat")]
+    findings = [Finding("PyTorch", torch.__version__)]
+    if not torch.cuda.is_available():
+        built_for = "CUDA build" if torch.version.cuda else "CPU-only build"
+        findings.append(Finding("GPU", f"none usable ({built_for})",
+                                "training will run on the CPU and be very slow; with an NVIDIA GPU, update its "
+                                "driver and run prepare_venv.bat again so it installs the CUDA build"))
+        return findings
+    props = torch.cuda.get_device_properties(0)
+    free, total = torch.cuda.mem_get_info(0)
+    bf16 = "bf16 yes" if torch.cuda.is_bf16_supported() else "bf16 no (fp16 only)"
+    findings.append(Finding("GPU", f"{props.name}, {human_size(total)} VRAM, {human_size(free)} free, {bf16}"))
+    return findings
+
+
+def check_bitsandbytes() -> Finding:
+    try:
+        import bitsandbytes
+    except ImportError:
+        return Finding("bitsandbytes", "not installed", "run prepare_venv.bat (4-bit training needs it)")
+    except Exception as e:  # bnb raises RuntimeError and others when its native library fails to load
+        return Finding("bitsandbytes", "fails to load", f"{type(e).__name__}: {e}")
+    return Finding("bitsandbytes", bitsandbytes.__version__)
+
+
+def check_disk(settings: Settings) -> Finding:
+    folder = settings.root
+    free = shutil.disk_usage(folder).free
+    problem = "" if free >= MIN_FREE_DISK else (f"the kit needs about {human_size(MIN_FREE_DISK)} free for the model, "
+                                                "checkpoints, the merged model and the .gguf; free some space")
+    return Finding("Free disk", f"{human_size(free)} on {folder}", problem)
+
+
+def check_model(settings: Settings) -> Finding:
+    folder = settings.model_dir
+    problems = find_checkpoint_problems(folder)
+    if not problems:
+        return Finding("Model", f"{settings.model} at {folder}: complete")
+    if not folder.exists():
+        return Finding("Model", f"not downloaded yet ({folder})", "run download_model.bat")
+    return Finding("Model", f"{folder}: incomplete", "; ".join(problems) + " — run download_model.bat again")
+
+
+def collect_findings(settings: Settings) -> list[Finding]:
+    return [check_python(), *check_torch_and_gpu(), check_bitsandbytes(), check_disk(settings), check_model(settings)]
+
+
+def run(settings: Settings, args) -> int:
+    findings = collect_findings(settings)
+    width = max(len(f.name) for f in findings)
+    for f in findings:
+        mark = "ok " if not f.problem else "!! "
+        say(f"{mark}{f.name.ljust(width)}  {f.value}")
+    problems = [f for f in findings if f.problem]
+    if problems:
+        say("\nWhat to fix:")
+        for f in problems:
+            say(f"  - {f.name}: {f.problem}")
+    else:
+        say("\nEverything needed is in place.")
+    return 0

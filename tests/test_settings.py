@@ -1,0 +1,98 @@
+from pathlib import Path
+
+import pytest
+
+from gemma_kit.core.console import UserError
+from gemma_kit.core.settings import PRESETS, Settings, load_settings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_settings(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "settings.toml").write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def test_defaults_without_a_settings_file_use_the_standard_preset(tmp_path):
+    s = load_settings(tmp_path)
+    assert s.preset == "standard"
+    assert (s.lora_rank, s.lora_alpha, s.gradient_accumulation_steps, s.num_epochs, s.max_seq_length) == (
+        8, 16, 64, 1, 768)
+    assert s.root == tmp_path
+
+
+@pytest.mark.parametrize("preset,expected", [
+    ("quick", (4, 8, 32, 1, 512)), ("standard", (8, 16, 64, 1, 768)), ("thorough", (16, 32, 128, 2, 1024))])
+def test_each_preset_sets_rank_alpha_accumulation_epochs_and_length(tmp_path, preset, expected):
+    s = load_settings(write_settings(tmp_path, f'preset = "{preset}"\n'))
+    assert (s.lora_rank, s.lora_alpha, s.gradient_accumulation_steps, s.num_epochs, s.max_seq_length) == expected
+
+
+def test_presets_share_learning_rate_warmup_and_weight_decay(tmp_path):
+    values = {(load_settings(tmp_path, overrides={"preset": p}).learning_rate,
+               load_settings(tmp_path, overrides={"preset": p}).warmup_ratio,
+               load_settings(tmp_path, overrides={"preset": p}).weight_decay) for p in PRESETS}
+    assert len(values) == 1
+
+
+def test_a_value_written_in_the_file_beats_the_preset(tmp_path):
+    s = load_settings(write_settings(tmp_path, '[training]\npreset = "quick"\nlora_rank = 32\n'))
+    assert s.lora_rank == 32 and s.lora_alpha == 8
+
+
+def test_command_line_beats_the_file(tmp_path):
+    write_settings(tmp_path, '[training]\npreset = "quick"\nlearning_rate = 0.001\n')
+    s = load_settings(tmp_path, overrides={"preset": "thorough"}, cli_pairs=["learning_rate=5e-5", "model=e2b"])
+    assert s.preset == "thorough" and s.lora_rank == 16
+    assert s.learning_rate == 5e-5
+    assert s.model == "E2B"  # choices are matched without regard to case
+
+
+def test_unknown_keys_and_wrong_types_are_all_reported_at_once(tmp_path):
+    write_settings(tmp_path, '[training]\nlora_rnak = 8\nnum_epochs = "two"\n[model]\nmodel = "E9B"\n')
+    with pytest.raises(UserError) as e:
+        load_settings(tmp_path)
+    text = e.value.message
+    assert "unknown setting 'lora_rnak' (did you mean lora_rank, lora_alpha, lora_dropout?)" in text
+    assert "'num_epochs' must be a whole number, not 'two'" in text
+    assert "'model' must be one of 'E2B', 'E4B', not 'E9B'" in text
+    assert str(tmp_path / "settings.toml") in text
+
+
+def test_bad_command_line_pair_names_the_problem(tmp_path):
+    with pytest.raises(UserError) as e:
+        load_settings(tmp_path, cli_pairs=["lora_rank"])
+    assert "write it as key=value" in e.value.message
+
+
+def test_invalid_toml_names_the_file(tmp_path):
+    write_settings(tmp_path, "model = E4B\n")
+    with pytest.raises(UserError) as e:
+        load_settings(tmp_path)
+    assert "settings.toml is not valid TOML" in e.value.message
+    assert "quotes" in e.value.hint
+
+
+def test_the_shipped_settings_file_loads_and_lists_every_setting():
+    s = load_settings(REPO_ROOT)
+    text = (REPO_ROOT / "settings.toml").read_text(encoding="utf-8")
+    for name in s.to_dict():
+        assert name in text, f"settings.toml does not mention {name}"
+
+
+def test_paths_resolve_against_the_project_root(tmp_path):
+    s = load_settings(tmp_path, cli_pairs=['model=E2B'])
+    assert s.model_dir == tmp_path / "models" / "gemma-3n-E2B-it"
+    assert s.train_file == tmp_path / "data" / "train_dataset.jsonl"
+    s2 = load_settings(tmp_path, cli_pairs=[f'model_path="{tmp_path / "elsewhere"}"'])
+    assert s2.model_dir == tmp_path / "elsewhere"
+
+
+def test_settings_are_saved_as_json_next_to_outputs(tmp_path):
+    import json
+
+    s = load_settings(tmp_path)
+    s.save_json(tmp_path / "out" / "settings.json")
+    saved = json.loads((tmp_path / "out" / "settings.json").read_text())
+    assert saved["lora_rank"] == 8 and "root" not in saved
+    assert isinstance(Settings(), Settings)
