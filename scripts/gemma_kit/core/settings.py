@@ -77,6 +77,7 @@ class Settings:
     # [gguf]
     gguf_type: Literal["q8_0", "f16", "bf16", "f32"] = "q8_0"
     gguf_file_name: str = "finetuned_gemma.gguf"
+    lmstudio_models_dir: str = ""  # empty: ~/.lmstudio/models, else ~/.cache/lm-studio/models
 
     # Where these settings came from (not a setting): the project root every relative path hangs off.
     root: Path = field(default=Path("."), compare=False, repr=False)

@@ -9,7 +9,8 @@ import shutil
 import sys
 from dataclasses import dataclass
 
-from ..core.checkpoint import find_checkpoint_problems
+from ..core.checkpoint import find_checkpoint_problems, read_config, text_config_of
+from ..core.memory_plan import format_plan, plan_memory, reference_text_config
 from ..core.console import human_size, say
 from ..core.settings import Settings
 
@@ -83,6 +84,24 @@ def check_model(settings: Settings) -> Finding:
     return Finding("Model", f"{folder}: incomplete", "; ".join(problems) + " — run download_model.bat again")
 
 
+def gpu_total_memory() -> float | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    return float(torch.cuda.get_device_properties(0).total_memory) if torch.cuda.is_available() else None
+
+
+def memory_plan_text(settings: Settings, gpu_total: float | None) -> str:
+    """The training memory estimate for the chosen model and preset, from the downloaded config if present."""
+    config_file = settings.model_dir / "config.json"
+    config = text_config_of(read_config(settings.model_dir)) if config_file.exists() else reference_text_config(
+        settings.model)
+    plan = plan_memory(config, lora_rank=settings.lora_rank, max_seq_length=settings.max_seq_length,
+                       batch_size=settings.batch_size)
+    return format_plan(plan, f"{settings.model}, preset {settings.preset}", gpu_total)
+
+
 def collect_findings(settings: Settings) -> list[Finding]:
     return [check_python(), *check_torch_and_gpu(), check_bitsandbytes(), check_disk(settings), check_model(settings)]
 
@@ -93,6 +112,11 @@ def run(settings: Settings, args) -> int:
     for f in findings:
         mark = "ok " if not f.problem else "!! "
         say(f"{mark}{f.name.ljust(width)}  {f.value}")
+    say("")
+    gpu_total = gpu_total_memory()
+    say(memory_plan_text(settings, gpu_total))
+    if gpu_total is None:
+        say("  (no GPU here: the figures are what an NVIDIA GPU would need)")
     problems = [f for f in findings if f.problem]
     if problems:
         say("\nWhat to fix:")
