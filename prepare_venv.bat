@@ -8,9 +8,12 @@ echo === Prepare the Python environment / Подготовка окружени�
 
 rem Find Python 3.10-3.12: the py launcher first (it knows every installed version), then python on PATH.
 set "BASE_PY="
+rem "if not errorlevel 1" rather than "&&": the same on Windows, and Wine 8's cmd runs the right side of "&&"
+rem even after a failure, which made the Wine test of this file see a py launcher that is not there.
 for %%V in (3.12 3.11 3.10) do (
     if not defined BASE_PY (
-        py -%%V -c "import sys" >nul 2>&1 && set "BASE_PY=py -%%V"
+        py -%%V -c "import sys" >nul 2>&1
+        if not errorlevel 1 set "BASE_PY=py -%%V"
     )
 )
 if defined BASE_PY goto have_python
