@@ -1,13 +1,401 @@
-"""Not built yet."""
-from gemma_kit.core.console import UserError
+"""Add the trained LoRA adapter into the base Gemma 3n checkpoint -> output/merged_model/.
 
-EPILOG = None
+The result is the original checkpoint with W + scale * B @ A written into every weight the adapter trained
+(computed in float32, stored in the checkpoint's type); every other tensor, the shard layout, config.json,
+the tokenizer, the chat template and the vision/audio parts stay exactly as they were. It streams one block of
+one tensor at a time, so it needs little memory, and builds the folder under a temporary name, so a crash
+never leaves a half-merged model that looks complete.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from gemma_kit.core.checkpoint import (BASE_MODEL_RECORD, DTYPE_SIZES, INDEX_FILE, TensorInfo, check_is_gemma3n,
+                                       checkpoint_fingerprint, index_tensors, read_base_model_record, read_config,
+                                       shard_files, text_config_of)
+from gemma_kit.core.console import UserError, human_size, next_step, progress, say, warn
+from gemma_kit.core.paths import atomic_folder, check_free_space
+from gemma_kit.lora_adapter import (FLOAT_DTYPES, LoraAdapter, LoraPair, LoraTarget, map_onto_checkpoint,
+                                    read_lora_adapter)
+
+EPILOG = """examples:
+  gemma-kit merge-lora
+  gemma-kit merge-lora --adapter output/checkpoints/checkpoint-200
+  gemma-kit merge-lora --base models/gemma-3n-E2B-it --dtype bf16
+
+next: convert_to_gguf.bat  (or: gemma-kit convert-gguf)"""
+
+DTYPE_CHOICES = {"keep": None, "bf16": "BF16", "f16": "F16"}
+CONFIG_DTYPE_NAMES = {"BF16": "bfloat16", "F16": "float16"}
+MERGE_RECORD = "merged_from.json"          # marks a folder this step wrote (and may replace)
+SETTINGS_RECORD = "merge_settings.json"
+COPY_BUFFER_BYTES = 8 * 1024 * 1024
 
 
-def add_arguments(parser):
-    pass
+def add_arguments(parser) -> None:
+    parser.add_argument("--adapter", help="the LoRA adapter folder (default: output/lora_adapter; or a saved "
+                                          "checkpoint such as output/checkpoints/checkpoint-200). "
+                                          "--input means the same")
+    parser.add_argument("--base", help="the base model folder the adapter was trained on (default: the model setting's "
+                                       "folder under models/)")
+    parser.add_argument("--out", help="where to write the merged model (default: output/merged_model). "
+                                      "--output means the same")
+    parser.add_argument("--dtype", choices=list(DTYPE_CHOICES), default="keep",
+                        help="number type of the merged weights: keep the checkpoint's (default), bf16 or f16")
 
 
-def run(settings, args):
-    raise UserError("The 'merge_lora' step is not built yet in this version of the kit.",
-                    "Update the kit (git pull) to get it.")
+def run(settings, args) -> int:
+    adapter_dir = chosen_folder(settings, args, "adapter", "input", settings.adapter_dir)
+    base_dir = chosen_folder(settings, args, "base", None, settings.model_dir)
+    out_dir = chosen_folder(settings, args, "out", "output", settings.merged_dir)
+    dtype_choice = getattr(args, "dtype", None) or "keep"
+    say("merge-lora: adding a LoRA adapter into the base model. Settings:")
+    say(settings.describe())
+    say(f"  adapter = {str(adapter_dir)!r}\n  base = {str(base_dir)!r}\n  out = {str(out_dir)!r}\n"
+        f"  dtype = {dtype_choice!r}")
+
+    check_adapter_folder(adapter_dir, settings)
+    tensors = read_base_checkpoint(base_dir, adapter_dir)
+    adapter = read_lora_adapter(adapter_dir)
+    fingerprint = check_trained_on(adapter_dir, base_dir)
+    targets = map_onto_checkpoint(adapter, tensors, base_dir)
+    shards = plan_shards(base_dir, tensors, targets, DTYPE_CHOICES[dtype_choice])
+    extras, strays = list_other_files(base_dir, shards)
+    check_output_folder(out_dir, base_dir, adapter_dir)
+    check_free_space(out_dir.parent, planned_size(shards, extras), "the merged model")
+    replacing = out_dir.exists()
+    if replacing:
+        say(f"{out_dir} exists already: it will be replaced by this merge (the old one is kept until the new "
+            "one is complete).")
+    say(f"Adding {len(targets)} LoRA weight pairs ({describe_ranks_and_scales(targets)}) into {len(tensors)} "
+        f"tensors in {len(shards)} shard(s).")
+
+    try:
+        with atomic_folder(out_dir) as tmp:
+            write_shards(shards, tmp)
+            copy_other_files(extras, tmp, shards, DTYPE_CHOICES[dtype_choice])
+            check_written(tmp, shards)
+            settings.save_json(tmp / SETTINGS_RECORD)
+            write_merge_record(tmp / MERGE_RECORD, adapter, base_dir, fingerprint, targets, dtype_choice)
+    except PermissionError as e:
+        # On Windows a folder open in Explorer or a file held by another program cannot be replaced.
+        raise UserError(f"Permission denied for {e.filename or out_dir} (is it open in another program?).",
+                        "Close programs and Explorer windows using that folder, or choose another --out folder, "
+                        "then run merge_lora.bat again.") from e
+
+    report_result(out_dir, shards, targets, strays, replacing, dtype_choice)
+    next_step("convert_to_gguf.bat", "gemma-kit convert-gguf")
+    return 0
+
+
+# ---- folders -----------------------------------------------------------------------------------------
+
+def chosen_folder(settings, args, option: str, common: str | None, default: Path) -> Path:
+    """`--adapter`/`--input` and `--out`/`--output` are two spellings of one option; both given must agree."""
+    value = getattr(args, option, None)
+    common_value = getattr(args, common, None) if common else None
+    if value and common_value and settings.path(value) != settings.path(common_value):
+        raise UserError(f"--{option} {value} and --{common} {common_value} name different folders.",
+                        f"Give only one of --{option} and --{common}.")
+    chosen = value or common_value
+    return settings.path(chosen) if chosen else default
+
+
+def check_adapter_folder(adapter_dir: Path, settings) -> None:
+    if adapter_dir.is_dir():
+        return
+    latest = latest_checkpoint(settings.checkpoints_dir)
+    hint = ("Run finetune_gemma.bat first (it saves the adapter there), or point --adapter to an adapter folder."
+            if latest is None else
+            f"Run finetune_gemma.bat to finish training, or merge a saved checkpoint: --adapter {latest}")
+    raise UserError(f"There is no LoRA adapter at {adapter_dir}.", hint)
+
+
+def latest_checkpoint(checkpoints_dir: Path) -> Path | None:
+    if not checkpoints_dir.is_dir():
+        return None
+    found = [(int(m[1]), p) for p in checkpoints_dir.iterdir()
+             if (m := re.fullmatch(r"checkpoint-(\d+)", p.name)) and (p / "adapter_config.json").exists()]
+    return max(found)[1] if found else None
+
+
+def read_base_checkpoint(base_dir: Path, adapter_dir: Path) -> dict[str, TensorInfo]:
+    if not base_dir.is_dir():
+        record = read_record_or_none(adapter_dir)
+        trained_on = record.get("base_model_path") if record else None
+        hint = (f'The adapter was trained on {trained_on}: pass --base "{trained_on}".'
+                if trained_on and Path(trained_on).is_dir() else
+                "Run download_model.bat first, or point --base to the Gemma 3n folder the adapter was trained on.")
+        raise UserError(f"There is no base model at {base_dir}.", hint)
+    check_is_gemma3n(read_config(base_dir), base_dir)
+    return index_tensors(base_dir)
+
+
+def read_record_or_none(adapter_dir: Path) -> dict | None:
+    try:
+        return read_base_model_record(adapter_dir)
+    except json.JSONDecodeError as e:
+        raise UserError(f"{adapter_dir / BASE_MODEL_RECORD} is damaged (invalid JSON at line {e.lineno}).",
+                        f"Delete {BASE_MODEL_RECORD} from the adapter folder to merge without the check, "
+                        "or train again with finetune_gemma.bat.") from e
+
+
+def check_trained_on(adapter_dir: Path, base_dir: Path) -> str:
+    """Compare the base checkpoint with the one recorded at training time; return its fingerprint."""
+    fingerprint = checkpoint_fingerprint(base_dir)
+    record = read_record_or_none(adapter_dir)
+    if record is None:
+        warn(f"{adapter_dir} has no {BASE_MODEL_RECORD}, so nothing says which model it was trained on; merging "
+             f"into {base_dir} anyway (names and shapes are still checked).")
+        return fingerprint
+    if record.get("fingerprint") == fingerprint:
+        say("The base model is the one the adapter was trained on.")
+        return fingerprint
+    differences = describe_differences(record.get("text_config") or {}, text_config_of(read_config(base_dir)))
+    raise UserError(f"The adapter in {adapter_dir} was trained on a different base model than {base_dir} "
+                    f"({differences}).",
+                    f"Merge it into the model it was trained on (--base \"{record.get('base_model_path')}\"), or "
+                    "train a new adapter on this model with finetune_gemma.bat.")
+
+
+def describe_differences(trained: dict, here: dict) -> str:
+    keys = [k for k in sorted(set(trained) | set(here)) if trained.get(k) != here.get(k)]
+    if not keys:
+        return "same model settings, but different weight files"
+    shown = "; ".join(f"{k} {json.dumps(trained.get(k))} at training, {json.dumps(here.get(k))} here" for k in keys[:3])
+    more = f"; and {len(keys) - 3} more" if len(keys) > 3 else ""
+    return f"its settings differ: {shown}{more}"
+
+
+def check_output_folder(out_dir: Path, base_dir: Path, adapter_dir: Path) -> None:
+    """atomic_folder replaces the whole output folder: never let that be the model, the adapter or a folder
+    holding them, nor a folder this step did not write."""
+    out = out_dir.resolve()
+    for name, folder in (("base model", base_dir.resolve()), ("adapter", adapter_dir.resolve())):
+        if out == folder or out in folder.parents or folder in out.parents:
+            raise UserError(f"The output folder {out_dir} overlaps the {name} folder {folder}; writing there would "
+                            "destroy it.", "Choose another --out folder (the default is output/merged_model).")
+    written_by_us = (out_dir / MERGE_RECORD).exists()
+    if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not written_by_us)):
+        raise UserError(f"{out_dir} exists and is not a merged model written by merge-lora, so it is not replaced.",
+                        "Choose another --out folder, or move that folder away and run merge_lora.bat again.")
+
+
+# ---- planning: every output tensor's type, size and place is known before writing ---------------------
+
+@dataclass(frozen=True)
+class OutputTensor:
+    source: TensorInfo
+    dtype: str                  # safetensors type in the merged checkpoint
+    lora: LoraPair | None       # None: copied (or only re-encoded for --dtype)
+
+    @property
+    def nbytes(self) -> int:
+        return math.prod(self.source.shape) * DTYPE_SIZES[self.dtype]
+
+
+@dataclass(frozen=True)
+class OutputShard:
+    source: Path
+    tensors: list[OutputTensor]   # in the source file's byte order
+    header: bytes                 # u64 length + JSON, exactly as it goes into the file
+
+    @property
+    def size(self) -> int:
+        return len(self.header) + sum(t.nbytes for t in self.tensors)
+
+
+def plan_shards(base_dir: Path, tensors: dict[str, TensorInfo], targets: list[LoraTarget],
+                out_dtype: str | None) -> list[OutputShard]:
+    lora_by_name = {t.weight.name: t.pair for t in targets}
+    shards = []
+    for path in shard_files(base_dir):
+        infos = sorted((t for t in tensors.values() if t.file == path), key=lambda t: t.offset)
+        planned = [OutputTensor(t, output_dtype(t.dtype, out_dtype), lora_by_name.get(t.name)) for t in infos]
+        raw_header = read_raw_header(path)
+        if all(t.dtype == t.source.dtype for t in planned):
+            header = raw_header  # same types, same offsets: keep the header byte for byte
+        else:
+            header = build_header(planned, json.loads(raw_header[8:]).get("__metadata__"))
+        shards.append(OutputShard(path, planned, header))
+    return shards
+
+
+def output_dtype(source_dtype: str, out_dtype: str | None) -> str:
+    return out_dtype if out_dtype and source_dtype in FLOAT_DTYPES else source_dtype
+
+
+def read_raw_header(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        length = f.read(8)
+        return length + f.read(struct.unpack("<Q", length)[0])
+
+
+def build_header(tensors: list[OutputTensor], metadata: dict | None) -> bytes:
+    """A safetensors header for re-encoded tensors: same order, new offsets, padded to 8 bytes like the
+    reference writer (huggingface/safetensors: the data then starts aligned)."""
+    entries: dict = {"__metadata__": metadata} if metadata else {}
+    offset = 0
+    for t in tensors:
+        entries[t.source.name] = {"dtype": t.dtype, "shape": list(t.source.shape),
+                                  "data_offsets": [offset, offset + t.nbytes]}
+        offset += t.nbytes
+    text = json.dumps(entries, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text
+
+
+def list_other_files(base_dir: Path, shards: list[OutputShard]) -> tuple[list[Path], list[Path]]:
+    """Everything besides the weights goes along (config, index, tokenizer, chat template, generation
+    config, preprocessors); hidden entries (.cache of a download) stay behind, and so do stray
+    .safetensors files that are not part of the checkpoint."""
+    shard_names = {s.source.name for s in shards}
+    extras, strays = [], []
+    for path in sorted(base_dir.iterdir()):
+        if path.name.startswith(".") or path.name in shard_names:
+            continue
+        (strays if path.suffix == ".safetensors" else extras).append(path)
+    return extras, strays
+
+
+def planned_size(shards: list[OutputShard], extras: list[Path]) -> int:
+    other = sum(p.stat().st_size if p.is_file() else sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+                for p in extras)
+    return sum(s.size for s in shards) + other
+
+
+def describe_ranks_and_scales(targets: list[LoraTarget]) -> str:
+    ranks = sorted({t.pair.a.shape[0] for t in targets})
+    scales = sorted({round(t.pair.scale, 6) for t in targets})
+    return (f"rank{'s' if len(ranks) > 1 else ''} {', '.join(map(str, ranks))}, "
+            f"scale{'s' if len(scales) > 1 else ''} {', '.join(f'{s:g}' for s in scales)}")
+
+
+# ---- writing --------------------------------------------------------------------------------------------
+
+def write_shards(shards: list[OutputShard], folder: Path) -> None:
+    """One bar over all tensors; each shard is written header first, then its tensors in byte order."""
+    items = [(shard, tensor) for shard in shards for tensor in shard.tensors]
+    writer: ShardWriter | None = None
+    try:
+        for shard, tensor in progress(items, total=len(items), desc="Merging", unit="tensor"):
+            if writer is None or writer.shard is not shard:
+                if writer is not None:
+                    writer.close()
+                writer = ShardWriter(shard, folder / shard.source.name)
+            writer.write(tensor)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+class ShardWriter:
+    """Streams one output shard: the header (known in advance, since every output tensor's type and shape
+    is), then each tensor's bytes: merged block by block, re-encoded, or copied raw in chunks."""
+
+    def __init__(self, shard: OutputShard, dest: Path):
+        self.shard = shard
+        self.source: BinaryIO = open(shard.source, "rb")
+        self.dest: BinaryIO = open(dest, "wb")
+        self.buffer = bytearray(COPY_BUFFER_BYTES)
+        self.dest.write(shard.header)
+
+    def write(self, tensor: OutputTensor) -> None:
+        from gemma_kit import lora_math  # numpy is imported only when a merge runs
+
+        start = self.dest.tell()
+        if tensor.lora is not None:
+            a, b = lora_math.read_f32(tensor.lora.a), lora_math.read_f32(tensor.lora.b)
+            for block in lora_math.merged_blocks(self.source, tensor.source, a, b, tensor.lora.scale, tensor.dtype):
+                self.dest.write(memoryview(block).cast("B"))
+        elif tensor.dtype == tensor.source.dtype:
+            self.copy_raw(tensor.source.offset, tensor.source.nbytes)
+        else:
+            for block in lora_math.converted_blocks(self.source, tensor.source, tensor.dtype):
+                self.dest.write(memoryview(block).cast("B"))
+        written = self.dest.tell() - start
+        assert written == tensor.nbytes, f"{tensor.source.name}: wrote {written} bytes, planned {tensor.nbytes}"
+
+    def copy_raw(self, offset: int, nbytes: int) -> None:
+        view = memoryview(self.buffer)
+        self.source.seek(offset)
+        left = nbytes
+        while left:
+            got = self.source.readinto(view[:min(left, len(view))])
+            if not got:
+                raise UserError(f"{self.shard.source} is cut short: it ends inside a tensor.",
+                                "Download the model again (download_model.bat).")
+            self.dest.write(view[:got])
+            left -= got
+
+    def close(self) -> None:
+        self.source.close()
+        self.dest.close()
+
+
+def copy_other_files(extras: list[Path], folder: Path, shards: list[OutputShard], out_dtype: str | None) -> None:
+    """Byte-for-byte copies, except config.json and the index when --dtype changes the stored type."""
+    for path in extras:
+        if out_dtype and path.name == "config.json":
+            write_config_with_dtype(path, folder / path.name, CONFIG_DTYPE_NAMES[out_dtype])
+        elif out_dtype and path.name == INDEX_FILE:
+            write_index_with_size(path, folder / path.name, sum(t.nbytes for s in shards for t in s.tensors))
+        elif path.is_dir():
+            shutil.copytree(path, folder / path.name)
+        else:
+            shutil.copy2(path, folder / path.name)
+
+
+def write_config_with_dtype(source: Path, dest: Path, dtype_name: str) -> None:
+    """--dtype changes the stored type, so config.json must say so (top level and each sub-config)."""
+    config = json.loads(source.read_text(encoding="utf-8"))
+    for part in [config] + [v for k, v in config.items() if k.endswith("_config") and isinstance(v, dict)]:
+        for key in ("dtype", "torch_dtype"):
+            if key in part:
+                part[key] = dtype_name
+    dest.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def write_index_with_size(source: Path, dest: Path, total_size: int) -> None:
+    index = json.loads(source.read_text(encoding="utf-8"))
+    index.setdefault("metadata", {})["total_size"] = total_size
+    dest.write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
+
+
+def check_written(folder: Path, shards: list[OutputShard]) -> None:
+    """Read back the headers just written (and the index, if any): every tensor is there, in its shard,
+    with its planned type and shape."""
+    written = index_tensors(folder)
+    planned = {t.source.name: (s.source.name, t.dtype, t.source.shape) for s in shards for t in s.tensors}
+    found = {name: (info.file.name, info.dtype, info.shape) for name, info in written.items()}
+    assert found == planned, f"merged checkpoint differs from the plan: {len(found)} tensors vs {len(planned)} planned"
+
+
+def write_merge_record(dest: Path, adapter: LoraAdapter, base_dir: Path, fingerprint: str,
+                       targets: list[LoraTarget], dtype_choice: str) -> None:
+    lora_keys = ("r", "lora_alpha", "use_rslora", "rank_pattern", "alpha_pattern", "target_modules")
+    record = {"made_by": "gemma-kit merge-lora", "adapter_dir": str(adapter.folder), "base_model_path": str(base_dir),
+              "base_fingerprint": fingerprint, "dtype": dtype_choice,
+              "lora": {k: adapter.config.get(k) for k in lora_keys},
+              "merged_tensors": sorted(t.weight.name for t in targets)}
+    dest.write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def report_result(out_dir: Path, shards: list[OutputShard], targets: list[LoraTarget], strays: list[Path],
+                  replacing: bool, dtype_choice: str) -> None:
+    total = sum(len(s.tensors) for s in shards)
+    kept = "copied unchanged" if dtype_choice == "keep" else f"otherwise unchanged, stored as {dtype_choice}"
+    if replacing:
+        say(f"Replaced the previous merged model in {out_dir}.")
+    say(f"Wrote {out_dir} ({human_size(sum(s.size for s in shards))}): {total} tensors in {len(shards)} shard(s); "
+        f"{len(targets)} changed by the adapter, {total - len(targets)} {kept}.")
+    if strays:
+        say(f"Left out {len(strays)} .safetensors file(s) of the base folder that are not part of the checkpoint: "
+            + ", ".join(p.name for p in strays))
