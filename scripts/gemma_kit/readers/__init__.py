@@ -1,0 +1,6 @@
+"""One reader per export format, all producing the same `Conversation` of `Turn`s (common.py).
+
+detect.py recognises a file by its shape; telegram.py, chatgpt.py, claude_export.py, sharegpt.py (ShareGPT
+and OpenAI messages), alpaca.py and sender_list.py read one format each; records.py hands each record of a
+list or JSONL file to its format's reader; normalise.py trims and filters the dialogs. No torch here.
+"""

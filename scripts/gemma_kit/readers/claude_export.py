@@ -1,0 +1,56 @@
+"""Claude.ai data export (`conversations.json`): a list of conversations with `chat_messages`.
+
+Each message has `sender` ("human" / "assistant") and its words in `content` blocks; blocks of type "text"
+are the chat. "thinking", "tool_use" and "tool_result" blocks are not replies and are counted, not used.
+The top-level `text` may be empty or hold the thinking too, so it is read only when there are no blocks.
+"""
+from __future__ import annotations
+
+from .common import Conversation, ConversationBuilder, SkipCounter
+
+CLAUDE_ROLES = {"human": "user", "user": "user", "assistant": "assistant"}
+SKIP_UNKNOWN_SENDER = "Claude message from an unknown sender"
+SKIP_THINKING = "Claude thinking block (not part of the reply)"
+SKIP_TOOL_BLOCK = "Claude tool use or tool result block"
+SKIP_OTHER_BLOCK = "Claude content block that is not text (image, document...)"
+SKIP_ATTACHMENT = "Claude attachment or file (only the chat text is used)"
+BLOCK_SKIP_REASONS = {"thinking": SKIP_THINKING, "redacted_thinking": SKIP_THINKING,
+                      "tool_use": SKIP_TOOL_BLOCK, "tool_result": SKIP_TOOL_BLOCK}
+
+
+def conversation_from_claude(record: dict, where: str, counter: SkipCounter) -> Conversation | None:
+    messages = record.get("chat_messages") or []
+    where = f"{where} {str(record.get('name') or '')!r}"
+    counter.read(len(messages))
+    builder = ConversationBuilder(where, counter, joiner="\n\n")
+    for message in messages:
+        if not isinstance(message, dict):
+            counter.skip(SKIP_UNKNOWN_SENDER, where=where)
+            continue
+        role = CLAUDE_ROLES.get(str(message.get("sender", "")).lower())
+        if role is None:
+            counter.skip(SKIP_UNKNOWN_SENDER, where=f"{where}: sender={message.get('sender')!r}")
+            continue
+        count_attachments(message, where, counter)
+        builder.add(role, text_of_claude_message(message, where, counter))
+    return builder.build()
+
+
+def text_of_claude_message(message: dict, where: str, counter: SkipCounter) -> str:
+    blocks = message.get("content")
+    if not isinstance(blocks, list) or not blocks:
+        return message.get("text") if isinstance(message.get("text"), str) else ""
+    texts = []
+    for block in blocks:
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind == "text" and isinstance(block.get("text"), str):
+            texts.append(block["text"])
+        else:
+            counter.skip(BLOCK_SKIP_REASONS.get(kind, SKIP_OTHER_BLOCK), unit="parts", where=where)
+    return "\n\n".join(texts)
+
+
+def count_attachments(message: dict, where: str, counter: SkipCounter) -> None:
+    attachments, files = message.get("attachments"), message.get("files")
+    if attachments or files:
+        counter.skip(SKIP_ATTACHMENT, unit="parts", count=len(attachments or []) + len(files or []), where=where)

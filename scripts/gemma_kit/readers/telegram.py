@@ -1,0 +1,243 @@
+"""Telegram Desktop export (`result.json`, format JSON): one chat, or the whole account (`chats.list`).
+
+The owner's messages (yours) become the assistant side and everyone else's the user side; who the owner
+is comes from the settings, the export itself, or a guess, and is always printed with the reason. Only
+personal chats are used unless `include_group_chats` is on. Messages are streamed with ijson one at a
+time, even inside a full-account export, so RAM grows with the text kept, not with the file or a chat.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from .common import SKIP_EMPTY, WARNING_PREFIX, Conversation, ConversationBuilder, SkipCounter, stream_items, \
+    text_of
+from .detect import FileShape
+
+# A silence longer than this starts a new dialog. People come back to the same chat after a night or a
+# working day with a new topic; an example whose history spans that gap would teach the model to answer
+# things said hours earlier. 6 h keeps a lively evening together and splits day from day.
+DIALOG_GAP_SECONDS = 6 * 60 * 60
+
+PERSONAL_CHAT_TYPES = {"personal_chat"}
+GROUP_CHAT_TYPES = {"private_group", "private_supergroup", "public_supergroup"}
+SKIP_GROUP = "Telegram group chat (include_group_chats = false)"
+SKIP_SAVED = "Telegram Saved Messages (notes to yourself)"
+SKIP_CHANNEL = "Telegram channel"
+SKIP_BOT = "Telegram chat with a bot"
+SKIP_OTHER_CHAT = "Telegram chat of another type"
+CHAT_TYPE_SKIPS = {"saved_messages": SKIP_SAVED, "private_channel": SKIP_CHANNEL, "public_channel": SKIP_CHANNEL,
+                   "bot_chat": SKIP_BOT}
+SKIP_SERVICE = "Telegram service message (joined, pinned, call...)"
+SKIP_MEDIA = "voice, video, photo, sticker or file without text"
+SKIP_FORWARDED = "forwarded message (written by someone else)"
+MEDIA_KEYS = {"media_type", "photo", "file", "sticker_emoji", "poll", "location_information",
+              "contact_information", "game_title", "invoice_information", "place_name"}
+
+
+@dataclass
+class OwnerRule:
+    """Decides per sender whether they are the owner; remembers who was taken as the owner, for the printout."""
+
+    why: str
+    owner_ids: set[str] = field(default_factory=set)
+    owner_name: str = ""  # casefolded display name from the setting
+    peer_id: str = ""  # one-chat export: everyone except this chat partner is the owner
+    roles: dict[str, str] = field(default_factory=dict)  # from_id -> "user" / "assistant", decided once
+    chosen: dict[str, str] = field(default_factory=dict)  # from_id -> display name of owner senders
+
+    def role_of(self, from_id: str, name: Any) -> str:
+        if self.peer_id:
+            is_owner = from_id != self.peer_id
+        else:
+            is_owner = from_id in self.owner_ids or bool(
+                self.owner_name and isinstance(name, str) and name.casefold() == self.owner_name)
+        if is_owner:
+            self.chosen.setdefault(from_id, name if isinstance(name, str) else "")
+        role = self.roles[from_id] = "assistant" if is_owner else "user"
+        return role
+
+    def describe(self) -> str:
+        who = ", ".join(f"{name} ({from_id})" if name else from_id for from_id, name in self.chosen.items())
+        return f"{who or 'nobody'} — {self.why}"
+
+
+def read_telegram(path: Path, shape: FileShape, label: str, owner_setting: str, include_group_chats: bool,
+                  counter: SkipCounter, notes: list[str], bar: Any = None) -> Iterator[Conversation]:
+    chat = {"name": shape.header.get("name"), "type": shape.header.get("type")}
+    if shape.reader == "telegram_chat" and skip_reason_for_chat(chat["type"], include_group_chats):
+        # Skipped whole: no need to find (and print) an owner for it.
+        yield from read_chat(chat, stream_items(path, "messages.item", bar), OwnerRule(""), label,
+                             include_group_chats, counter)
+        return
+    owner = choose_owner(path, shape, owner_setting)
+    if shape.reader == "telegram_chat":
+        yield from read_chat(chat, stream_items(path, "messages.item", bar), owner, label, include_group_chats,
+                             counter)
+    else:
+        for chat, messages in chats_of_account(path, "chats", bar):
+            yield from read_chat(chat, messages, owner, label, include_group_chats, counter)
+        yield from read_left_chats(path, owner, label, include_group_chats, counter, notes)
+    notes.append(f"Telegram owner (your side, the assistant) in {label}: {owner.describe()}")
+    if owner_setting and not owner.chosen:
+        notes.append(f"{WARNING_PREFIX}telegram_owner = {owner_setting!r} matched no sender in {label}, so none "
+                     f"of its messages became assistant replies.")
+
+
+def read_left_chats(path: Path, owner: OwnerRule, label: str, include_group_chats: bool, counter: SkipCounter,
+                    notes: list[str]) -> Iterator[Conversation]:
+    """Chats you left are groups and channels; reading them costs a second pass, so only when groups are wanted."""
+    if not include_group_chats:
+        notes.append(f"{label}: 'left_chats' (groups and channels you left) are read only when "
+                     f"include_group_chats = true.")
+        return
+    for chat, messages in chats_of_account(path, "left_chats"):
+        yield from read_chat(chat, messages, owner, label, include_group_chats, counter)
+
+
+class ChatSkeleton:
+    """What ijson builds for each chat while chats are counted: its name, type and list of messages.
+
+    Every object inside the chat (each message) is built through this class too and keeps at most a type,
+    so the largest chat costs ~110 bytes per message here instead of ~2 KB as dicts.
+    """
+
+    __slots__ = ("name", "type", "messages")
+
+    def __init__(self) -> None:
+        self.name = self.type = self.messages = None
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key in ("name", "type", "messages"):
+            setattr(self, key, value)
+
+
+def chats_of_account(path: Path, section: str, bar: Any = None) -> Iterator[tuple[dict, Iterator[Any]]]:
+    """Each chat's name and type, with its messages streamed one at a time.
+
+    Building whole chats (`{section}.list.item`) would hold the largest chat in RAM at ~4x its JSON size,
+    and one chat can be most of a 1 GB export. ijson cannot hand over a chat's header and then stream its
+    messages, so two streams walk the file in step: one builds each chat as a ChatSkeleton (to read its
+    name and type and count its messages), the other the messages; chat k takes the next `count` messages.
+    """
+    messages = stream_items(path, f"{section}.list.item.messages.item", bar)
+    for chat in stream_items(path, f"{section}.list.item", map_type=ChatSkeleton):
+        count = len(chat.messages) if isinstance(chat.messages, list) else 0
+        yield {"name": chat.name, "type": chat.type}, islice(messages, count)
+
+
+def choose_owner(path: Path, shape: FileShape, owner_setting: str) -> OwnerRule:
+    """The owner, in this order: the setting, the account's user_id, the non-partner of a personal chat, a guess."""
+    setting = owner_setting.strip()
+    if setting:
+        ids = {f"user{setting}" if setting.isdigit() else setting}
+        return OwnerRule("from the telegram_owner setting", owner_ids=ids, owner_name=setting.casefold())
+    user_id = shape.header.get("personal_information.user_id")
+    if shape.reader == "telegram_account" and user_id is not None:
+        return OwnerRule("the account owner of this full export (personal_information.user_id)",
+                         owner_ids={f"user{user_id}"})
+    chat_id = shape.header.get("id")
+    if shape.reader == "telegram_chat" and shape.header.get("type") == "personal_chat" and chat_id is not None:
+        peer = f"user{chat_id}"
+        return OwnerRule(f"the sender who is not the chat partner {shape.header.get('name')!r} ({peer}) "
+                         f"in this one-chat export", peer_id=peer)
+    return guess_owner_by_frequency(path, shape)
+
+
+def guess_owner_by_frequency(path: Path, shape: FileShape) -> OwnerRule:
+    prefix = "messages.item.from_id" if shape.reader == "telegram_chat" else "chats.list.item.messages.item.from_id"
+    counts = Counter(sender_id(from_id) for from_id in stream_items(path, prefix))
+    if not counts:
+        return OwnerRule("no sender found")
+    from_id, n = counts.most_common(1)[0]
+    return OwnerRule(f"a guess: the most frequent sender ({n:,} of {sum(counts.values()):,} messages); "
+                     f"set telegram_owner in settings.toml if this is not you", owner_ids={from_id})
+
+
+def read_chat(chat: dict, messages: Iterable[Any], owner: OwnerRule, label: str, include_group_chats: bool,
+              counter: SkipCounter) -> Iterator[Conversation]:
+    chat_label = f"{label}: chat {str(chat.get('name') or '(no name)')!r}"
+    reason = skip_reason_for_chat(chat.get("type"), include_group_chats)
+    if reason:
+        n = len(messages) if isinstance(messages, list) else sum(1 for _ in messages)
+        counter.read(n)
+        counter.skip(reason, unit="chats", messages=n, where=chat_label)
+        return
+    yield from dialogs_of_chat(messages, owner, chat_label, counter)
+
+
+def skip_reason_for_chat(chat_type: Any, include_group_chats: bool) -> str | None:
+    if chat_type is None or chat_type in PERSONAL_CHAT_TYPES:
+        return None
+    if chat_type in GROUP_CHAT_TYPES:
+        return None if include_group_chats else SKIP_GROUP
+    return CHAT_TYPE_SKIPS.get(chat_type, SKIP_OTHER_CHAT)
+
+
+def dialogs_of_chat(messages: Iterable[Any], owner: OwnerRule, chat_label: str,
+                    counter: SkipCounter) -> Iterator[Conversation]:
+    """The hot loop (one pass per message): skip what is not text, cut at long silences, merge by sender."""
+    builder: ConversationBuilder | None = None
+    last_time = None
+    n_read = 0
+    roles = owner.roles
+    for m in messages:
+        n_read += 1
+        text = text_of_message(m)
+        if not text or "forwarded_from" in m:
+            counter.skip(skip_reason_of(m) if not text else SKIP_FORWARDED, where=where_in_chat(chat_label, m))
+            continue
+        when = time_of(m)
+        if builder is None or (when is not None and last_time is not None and when - last_time > DIALOG_GAP_SECONDS):
+            if builder is not None and (conversation := builder.build()):
+                yield conversation
+            builder = ConversationBuilder(f"{chat_label}, dialog of {m.get('date', '?')}", counter)
+        if when is not None:
+            last_time = when
+        from_id = m.get("from_id") or ""
+        if from_id.__class__ is not str:
+            from_id = sender_id(from_id)
+        builder.add(roles.get(from_id) or owner.role_of(from_id, m.get("from")), text)
+    counter.read(n_read)
+    if builder is not None and (conversation := builder.build()):
+        yield conversation
+
+
+def text_of_message(m: Any) -> str:
+    """The text of a chat message; "" for service messages and media without a caption."""
+    if not isinstance(m, dict) or m.get("type") != "message":
+        return ""
+    text = m.get("text")
+    return text if text.__class__ is str else text_of(text) or ""
+
+
+def skip_reason_of(m: Any) -> str:
+    if not isinstance(m, dict) or m.get("type") != "message":
+        return SKIP_SERVICE
+    return SKIP_MEDIA if MEDIA_KEYS.intersection(m) else SKIP_EMPTY
+
+
+def where_in_chat(chat_label: str, m: Any) -> str:
+    return f"{chat_label}, message {m.get('id') if isinstance(m, dict) else '?'}"
+
+
+def sender_id(from_id: Any) -> str:
+    """Older Telegram Desktop versions wrote `from_id` as a bare number; today it is "user<number>"."""
+    return f"user{from_id}" if isinstance(from_id, int) else str(from_id)
+
+
+def time_of(m: dict) -> float | None:
+    """Seconds since 1970 (`date_unixtime`, or the local `date` of older exports); None if absent."""
+    try:
+        unix = m.get("date_unixtime")
+        if unix:
+            return int(unix)
+        date = m.get("date")
+        return datetime.fromisoformat(date).timestamp() if isinstance(date, str) else None
+    except ValueError:
+        return None

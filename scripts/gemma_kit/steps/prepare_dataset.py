@@ -1,0 +1,521 @@
+"""Turn the chat exports in dataset/ into data/train_dataset.jsonl and data/eval_dataset.jsonl.
+
+Reads every .json / .jsonl file under dataset/ (sub-folders too) and recognises each by its shape:
+Telegram Desktop result.json (one chat or the whole account), ChatGPT or Claude.ai conversations.json,
+ShareGPT, OpenAI chat messages, Alpaca instruction pairs, and sender/userInput message lists.
+Each line written is {"messages": [{"role": ..., "content": ...}, ...]} ending with a reply.
+Everything skipped is counted by reason in data/dataset_report.json.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import hashlib
+import json
+import random
+from array import array
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import ijson
+
+from ..core.console import UserError, ask_choice, byte_bar, next_step, say, warn
+from ..core.paths import atomic_file
+from ..core.settings import Settings
+from ..readers.common import WARNING_PREFIX, Conversation, FileProblem, InvalidJson, SkipCounter, Turn, \
+    UnrecognisedFile, stream_items, stream_jsonl
+from ..readers.detect import EXPECTED_SHAPES, FORMAT_LABELS, FileShape, detect_shape
+from ..readers.normalise import normalise_conversations, split_system
+from ..readers.records import conversation_from_record
+from ..readers.sender_list import read_sender_list
+from ..readers.telegram import read_telegram
+
+EPILOG = """\
+Examples:
+  prepare_dataset.bat
+  gemma-kit prepare-dataset --mode conversational
+  gemma-kit prepare-dataset --input D:\\exports\\result.json --set telegram_owner=user123456
+
+Next step: finetune_gemma.bat  (or: gemma-kit finetune)
+"""
+
+MODES = ["instruct", "conversational"]
+EXPORT_SUFFIXES = (".json", ".jsonl")
+REPORT_FILE_NAME = "dataset_report.json"
+MIN_EXAMPLES_FOR_STYLE = 200  # fewer examples than this rarely move a model's style (only a smoke test)
+CHARS_PER_TOKEN_GUESS = 3.5  # the rule of thumb of issue 3, used only when tokenizer.model is not there yet
+TOKENIZER_SAMPLE_CHARS = 2_000_000  # enough for a stable chars/token ratio; the whole text would cost seconds
+TEMPLATE_TOKENS_PER_TURN = 5  # "<start_of_turn>user\n" ... "<end_of_turn>\n" in Gemma's chat template
+SKIP_DUPLICATE = "exact duplicate example"
+SKIP_UNRECOGNISED_FILE = "unrecognised file"
+SKIP_INVALID_FILE = "file with invalid JSON"
+SKIP_UNREADABLE_FILE = "unreadable file"
+SKIP_OTHER_FILE = "file that is not .json or .jsonl (photos, media...)"
+SLOW_PARSER_WARN_BYTES = 20 * 1024 * 1024  # below this, even the slow parser takes only seconds
+PROBLEM_SKIP_REASONS = {"unrecognised": SKIP_UNRECOGNISED_FILE, "invalid_json": SKIP_INVALID_FILE,
+                        "unreadable": SKIP_UNREADABLE_FILE}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mode", choices=MODES, default=None,
+                        help="instruct: each message and its reply; conversational: replies with earlier "
+                             "messages as context (default: data_mode in settings.toml, else ask)")
+
+
+# ---- the step, top to bottom ----------------------------------------------------------------------------
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    dataset = settings.path(getattr(args, "input", None) or settings.dataset_dir)
+    out_dir = settings.path(getattr(args, "output", None) or settings.data_dir)
+    files, other_files = list_export_files(dataset, settings.root)
+    check_json_parser(sum(p.stat().st_size for p in files))
+    mode = choose_mode(settings, getattr(args, "mode", None))
+    with cyclic_gc_paused():
+        reading = read_exports(files, settings)
+        count_other_files(other_files, reading.counter, settings.root)
+        conversations = normalise_conversations(
+            reading.conversations, reading.counter, min_dialog_messages=settings.min_dialog_messages,
+            max_message_length=settings.max_message_length, max_dialog_length=settings.max_dialog_length)
+        check_usable(conversations, reading)
+        eval_groups = choose_eval_groups(conversations, settings.eval_fraction, settings.seed)
+        tokens_per_char, token_method = measure_tokens_per_char(settings, conversations)
+        window = example_window(mode, settings.window_size)
+        written = write_splits(conversations, eval_groups, window, out_dir, reading.counter, tokens_per_char)
+    check_accounting(reading.counter, written.messages_kept)
+    report = build_report(settings, reading, written, mode, window, token_method, dataset, out_dir)
+    write_report(report, out_dir / REPORT_FILE_NAME)
+    print_summary(report, written)
+    next_step("finetune_gemma.bat", "gemma-kit finetune")
+    return 0
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause CPython's cycle collector while millions of small objects are built and kept.
+
+    Each collection re-scans every surviving dict and turn: on a 200 MB Telegram export that was 35% of the
+    run (7.5 s -> 4.9 s, bench/bench_prepare_dataset.py). Nothing built here has reference cycles, so
+    reference counting still frees all of it; the collector is back on when the block ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def show_path(path: Path, root: Path) -> str:
+    """Paths in messages and the report are relative to the project folder when they are inside it."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+# ---- finding the files ----------------------------------------------------------------------------------
+def list_export_files(dataset: Path, root: Path) -> tuple[list[Path], list[Path]]:
+    """(the .json/.jsonl files, every other file) under `dataset`, or `dataset` itself when it is a file."""
+    if dataset.is_file():
+        return [dataset], []
+    shown = show_path(dataset, root)
+    if not dataset.is_dir():
+        raise UserError(f"The dataset folder {shown} does not exist.",
+                        f"Create it and put your chat exports into it: {EXPECTED_SHAPES}")
+    everything = sorted(p for p in dataset.rglob("*") if p.is_file())
+    exports = [p for p in everything if p.suffix.lower() in EXPORT_SUFFIXES]
+    if not exports:
+        raise UserError(f"There are no .json or .jsonl files in {shown} (nor in its sub-folders).",
+                        empty_folder_hint(everything, shown))
+    return exports, [p for p in everything if p.suffix.lower() not in EXPORT_SUFFIXES]
+
+
+def count_other_files(other_files: list[Path], counter: SkipCounter, root: Path) -> None:
+    """Photos and media that come with an export sit beside it; they are not read, but they are counted."""
+    for path in other_files:
+        counter.skip(SKIP_OTHER_FILE, unit="files", where=show_path(path, root))
+
+
+def empty_folder_hint(other_files: list[Path], shown: str) -> str:
+    hint = f"Put your chat exports into {shown}/: {EXPECTED_SHAPES}"
+    if any(p.suffix.lower() == ".html" for p in other_files):
+        hint = ("Telegram Desktop exported HTML: export again with Settings > Advanced > Export Telegram data "
+                "(or a chat's menu > Export chat history), format 'Machine-readable JSON'. " + hint)
+    return hint
+
+
+def check_json_parser(total_bytes: int) -> None:
+    """Without its C extension ijson falls back to pure Python: 27.7 s instead of 2.15 s for a 209 MB export
+    (shared/FACTS.md). The result is the same, so warn and carry on."""
+    if ijson.backend != "yajl2_c" and total_bytes > SLOW_PARSER_WARN_BYTES:
+        warn(f"The JSON reader runs without its C extension (ijson backend '{ijson.backend}'), so large exports "
+             f"read about 10x slower. To fix it: pip install --force-reinstall ijson")
+
+
+def choose_mode(settings: Settings, flag: str | None) -> str:
+    if flag:
+        say(f"Mode: {flag} (from --mode).")
+        return flag
+    if settings.data_mode != "ask":
+        say(f"Mode: {settings.data_mode} (from the data_mode setting).")
+        return settings.data_mode
+    return ask_choice("Which examples? instruct = each message with its reply; conversational = replies with "
+                      f"up to {settings.window_size} earlier messages as context", MODES, "instruct")
+
+
+# ---- reading ----------------------------------------------------------------------------------------------
+@dataclass
+class Reading:
+    """Everything the readers produced, over all files."""
+
+    conversations: list[Conversation] = field(default_factory=list)
+    counter: SkipCounter = field(default_factory=SkipCounter)
+    files: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def read_exports(files: list[Path], settings: Settings) -> Reading:
+    reading = Reading()
+    with byte_bar(sum(p.stat().st_size for p in files), "Reading exports") as bar:
+        for path in files:
+            label = show_path(path, settings.root)
+            try:
+                read_one_file(path, label, settings, reading, bar)
+            except FileProblem as problem:
+                record_problem(reading, label, problem)
+            except OSError as e:
+                record_problem(reading, label, FileProblem(f"could not be read ({e.strerror or e})"))
+    if any(p["problem"] == "unrecognised" for p in reading.problems):
+        say(f"Formats this step reads: {EXPECTED_SHAPES}")
+    for note in reading.notes:
+        print_note(note)
+    return reading
+
+
+def print_note(note: str) -> None:
+    if note.startswith(WARNING_PREFIX):
+        warn(note[len(WARNING_PREFIX):])
+    else:
+        say(note)
+
+
+def read_one_file(path: Path, label: str, settings: Settings, reading: Reading, bar: Any) -> None:
+    """Read a whole file before keeping anything from it, so a file that breaks half-way leaves no trace."""
+    shape = detect_shape(path)
+    counter, notes, formats = SkipCounter(), [], Counter()
+    conversations = list(conversations_of_file(path, shape, label, settings, counter, notes, formats, bar))
+    first_group = len(reading.conversations)
+    for i, conversation in enumerate(conversations):
+        conversation.group = first_group + i
+    reading.conversations.extend(conversations)
+    reading.counter.merge(counter)
+    reading.notes.extend(notes)
+    reading.files.append({"path": label, "format": shape.label, "record_formats": dict(formats),
+                          "conversations": len(conversations), "messages_read": counter.messages_read})
+
+
+def conversations_of_file(path: Path, shape: FileShape, label: str, settings: Settings, counter: SkipCounter,
+                          notes: list[str], formats: Counter, bar: Any) -> Iterator[Conversation]:
+    if shape.reader in ("telegram_chat", "telegram_account"):
+        yield from read_telegram(path, shape, label, settings.telegram_owner, settings.include_group_chats,
+                                 counter, notes, bar)
+    elif shape.reader == "sender_list":
+        conversation = read_sender_list(stream_items(path, shape.prefix, bar), label, counter)
+        if conversation is not None:
+            yield conversation
+    else:
+        yield from conversations_of_records(path, shape, label, counter, formats, bar)
+
+
+def conversations_of_records(path: Path, shape: FileShape, label: str, counter: SkipCounter, formats: Counter,
+                             bar: Any) -> Iterator[Conversation]:
+    if shape.prefix is None:
+        records = ((f"{label}, line {n}", record) for n, record in stream_jsonl(path, bar, counter, label))
+    else:
+        items = stream_items(path, shape.prefix, bar)
+        records = ((f"{label}, record {n}", record) for n, record in enumerate(items, 1))
+    for where, record in records:
+        kind, conversation = conversation_from_record(record, where, counter)
+        if kind is not None:
+            formats[FORMAT_LABELS[kind]] += 1
+        if conversation is not None:
+            yield conversation
+
+
+def record_problem(reading: Reading, label: str, problem: FileProblem) -> None:
+    entry: dict[str, Any] = {"path": label, "problem": problem.kind, "detail": problem.detail}
+    if isinstance(problem, UnrecognisedFile):
+        entry["first_keys"] = problem.first_keys
+    if isinstance(problem, InvalidJson):
+        entry.update(line=problem.line, column=problem.column)
+    reading.problems.append(entry)
+    reading.counter.skip(PROBLEM_SKIP_REASONS[problem.kind], unit="files", where=f"{label}: {problem.detail}")
+    warn(f"{label}: {problem.detail}. Skipped this file.")
+
+
+# ---- checks that end the step with advice --------------------------------------------------------------------
+def check_usable(conversations: list[Conversation], reading: Reading) -> None:
+    if not reading.files:
+        raise no_usable_file_error(reading.problems)
+    if not conversations:
+        raise UserError(f"No usable conversations in {len(reading.files)} file(s): {top_skips(reading.counter)}.",
+                        "A conversation needs a message and a reply from the other side. For Telegram, check "
+                        "telegram_owner (your name or user id) and include_group_chats in settings.toml.")
+    groups = {c.group for c in conversations}
+    if len(groups) < 2:
+        raise UserError(f"Only {len(groups)} conversation is usable; at least 2 are needed: one to train on and "
+                        f"one kept aside to check that training works.",
+                        "Add more chats to the dataset folder (more conversations also make a better model).")
+
+
+def no_usable_file_error(problems: list[dict[str, Any]]) -> UserError:
+    if len(problems) == 1:
+        return UserError(f"{problems[0]['path']}: {problems[0]['detail']}.", problem_hint(problems[0]["problem"]))
+    listed = "\n  ".join(f"{p['path']}: {p['detail']}" for p in problems)
+    kinds = {p["problem"] for p in problems}
+    return UserError(f"None of the {len(problems)} files can be used:\n  {listed}",
+                     " ".join(problem_hint(kind) for kind in sorted(kinds)))
+
+
+def problem_hint(kind: str) -> str:
+    if kind == "invalid_json":
+        return ("Open the file at that line and fix it, or export it again (a file cut short by a full disk or "
+                "an interrupted copy looks like this).")
+    if kind == "unrecognised":
+        return f"Expected one of: {EXPECTED_SHAPES} Export your chats in one of these, or move the file out."
+    return "Save the file again as UTF-8 JSON, or export it again."
+
+
+def top_skips(counter: SkipCounter, n: int = 3) -> str:
+    ranked = sorted(counter.reasons.items(), key=lambda kv: -kv[1].count)[:n]
+    return "; ".join(f"{r.count:,} {r.unit} skipped: {reason}" for reason, r in ranked) or "no messages found"
+
+
+# ---- split and examples -----------------------------------------------------------------------------------
+def choose_eval_groups(conversations: list[Conversation], eval_fraction: float, seed: int) -> set[int]:
+    """Whole dialogs go to one side, so overlapping windows of one dialog never sit on both."""
+    groups = sorted({c.group for c in conversations})
+    n_eval = min(len(groups) - 1, max(1, round(len(groups) * eval_fraction)))
+    random.Random(seed).shuffle(groups)
+    return set(groups[:n_eval])
+
+
+def example_window(mode: str, window_size: int) -> int:
+    """Turns per example at most; even, so every example starts with a user turn and ends with a reply."""
+    if mode == "instruct":
+        return 2
+    window = max(2, window_size - window_size % 2)
+    if window != window_size:
+        say(f"window_size {window_size} -> {window}: an example starts with a message and ends with its reply.")
+    return window
+
+
+@dataclass
+class Side:
+    """One output file: where it goes, its counts and the token estimate of each example."""
+
+    path: Path
+    file: BinaryIO | None = None  # open only while it is written
+    examples: int = 0
+    conversations: int = 0
+    tokens: array = field(default_factory=lambda: array("d"))
+
+
+@dataclass
+class Written:
+    train: Side
+    eval: Side
+    message_lengths: array  # characters of every kept turn
+    messages_kept: int
+    replaced: bool  # the outputs of an earlier run were there and are now replaced
+
+
+def write_splits(conversations: list[Conversation], eval_groups: set[int], window: int, out_dir: Path,
+                 counter: SkipCounter, tokens_per_char: float) -> Written:
+    train, evaluation = Side(out_dir / "train_dataset.jsonl"), Side(out_dir / "eval_dataset.jsonl")
+    replaced = train.path.exists() or evaluation.path.exists()
+    lengths, seen, kept = array("I"), set(), 0
+    with atomic_file(train.path) as train_tmp, atomic_file(evaluation.path) as eval_tmp, \
+            open(train_tmp, "wb") as train.file, open(eval_tmp, "wb") as evaluation.file:
+        for conversation in conversations:
+            side = evaluation if conversation.group in eval_groups else train
+            side.conversations += 1
+            kept += conversation.message_count
+            lengths.extend(len(t.content) for t in conversation.turns)
+            write_examples(conversation, window, side, seen, counter, tokens_per_char)
+        if evaluation.examples == 0:
+            raise UserError("Every example kept aside for evaluation is also in the training data (duplicates), "
+                            "so nothing is left to check the training with.",
+                            "Add more (different) conversations to the dataset folder.")
+    return Written(train, evaluation, lengths, kept, replaced)
+
+
+def write_examples(conversation: Conversation, window: int, side: Side, seen: set[bytes], counter: SkipCounter,
+                   tokens_per_char: float) -> None:
+    """One example per reply, with up to `window` turns ending at it: 2, 4, 6 ... then a sliding window."""
+    system, body = split_system(conversation.turns)
+    head = [turn_json(system)] if system else []
+    head_tokens = 1 + (turn_tokens(system, tokens_per_char) if system else 0)  # 1 = <bos>
+    fragments = [turn_json(t) for t in body]
+    sums = [0.0]
+    for t in body:
+        sums.append(sums[-1] + turn_tokens(t, tokens_per_char))
+    for end in range(1, len(body), 2):
+        start = max(0, end + 1 - window)
+        if body[start].role != "user" or body[end].role != "assistant":
+            raise RuntimeError(f"example of {conversation.source} does not alternate: turns {start}..{end} are "
+                               f"{body[start].role}..{body[end].role}, expected user..assistant")
+        line = ('{"messages": [' + ", ".join(head + fragments[start:end + 1]) + "]}\n").encode("utf-8")
+        digest = hashlib.blake2b(line, digest_size=16).digest()
+        if digest in seen:
+            counter.skip(SKIP_DUPLICATE, unit="examples", where=conversation.source)
+            continue
+        seen.add(digest)
+        side.file.write(line)
+        side.examples += 1
+        side.tokens.append(head_tokens + sums[end + 1] - sums[start])
+
+
+# One encoder for all strings: json.dumps(..., ensure_ascii=False) builds a new encoder on every call (~5 us).
+JSON_TEXT = json.JSONEncoder(ensure_ascii=False)
+
+
+def turn_json(turn: Turn) -> str:
+    return '{"role": "' + turn.role + '", "content": ' + JSON_TEXT.encode(turn.content) + "}"
+
+
+def turn_tokens(turn: Turn, tokens_per_char: float) -> float:
+    return len(turn.content) * tokens_per_char + TEMPLATE_TOKENS_PER_TURN
+
+
+# ---- tokens ------------------------------------------------------------------------------------------------
+def measure_tokens_per_char(settings: Settings, conversations: list[Conversation]) -> tuple[float, str]:
+    """Tokens per character: measured with the model's tokenizer on a sample when it is there, else a guess."""
+    model_file = settings.model_dir / "tokenizer.model"
+    guess = 1 / CHARS_PER_TOKEN_GUESS, f"characters / {CHARS_PER_TOKEN_GUESS}, no {model_file.name} yet"
+    if not model_file.exists():
+        return guess
+    import sentencepiece  # only here: the step stays importable without it
+
+    try:
+        tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(model_file))
+    except (OSError, RuntimeError) as e:
+        warn(f"Could not load {model_file} ({e}); token counts are a rough estimate.")
+        return guess
+    sample = sample_texts(conversations, TOKENIZER_SAMPLE_CHARS)
+    n_chars = sum(len(t) for t in sample)
+    n_tokens = sum(len(ids) for ids in tokenizer.encode(sample))
+    if not n_chars:
+        return guess
+    return n_tokens / n_chars, f"measured with the model's tokenizer on {n_chars:,} characters of the data"
+
+
+def sample_texts(conversations: list[Conversation], max_chars: int) -> list[str]:
+    """Every k-th turn, so the sample spreads over all files instead of the first ones."""
+    texts = [t.content for c in conversations for t in c.turns]
+    total = sum(len(t) for t in texts)
+    step = max(1, -(-total // max_chars))
+    return texts[::step]
+
+
+# ---- report ------------------------------------------------------------------------------------------------
+def percentiles(values: Any, points: tuple[int, ...] = (50, 90, 99)) -> dict[str, float]:
+    ordered = sorted(values)
+    if not ordered:
+        return {}
+    picked = {f"p{p}": ordered[min(len(ordered) - 1, (len(ordered) * p) // 100)] for p in points}
+    return {**{k: round(v) for k, v in picked.items()}, "max": round(ordered[-1])}
+
+
+def build_report(settings: Settings, reading: Reading, written: Written, mode: str, window: int,
+                 token_method: str, dataset: Path, out_dir: Path) -> dict[str, Any]:
+    counter, train, evaluation = reading.counter, written.train, written.eval
+    all_tokens = train.tokens + evaluation.tokens
+    too_long = sum(1 for t in all_tokens if t > settings.max_seq_length)
+    return {
+        "mode": mode, "window_size": window if mode == "conversational" else None,
+        "dataset": show_path(dataset, settings.root),
+        "files": reading.files,
+        "files_per_format": dict(Counter(f["format"] for f in reading.files)),
+        "problem_files": reading.problems,
+        "notes": reading.notes,
+        "messages": {"read": counter.messages_read, "kept": written.messages_kept,
+                     "skipped": counter.messages_skipped},
+        "conversations": {"train": train.conversations, "eval": evaluation.conversations},
+        "examples": {"train": train.examples, "eval": evaluation.examples},
+        "skipped": skipped_report(counter),
+        "message_length_chars": percentiles(written.message_lengths),
+        "tokens": {"method": token_method, "train": round(sum(train.tokens)), "eval": round(sum(evaluation.tokens)),
+                   "per_example": percentiles(all_tokens, (50, 95)), "max_seq_length": settings.max_seq_length,
+                   "examples_longer_than_max_seq_length": too_long},
+        "warnings": report_warnings(train.examples, too_long, settings.max_seq_length),
+        "outputs": {"train": show_path(train.path, settings.root), "eval": show_path(evaluation.path, settings.root),
+                    "report": show_path(out_dir / REPORT_FILE_NAME, settings.root)},
+        "settings": {k: getattr(settings, k) for k in ("data_mode", "telegram_owner", "include_group_chats",
+                                                      "min_dialog_messages", "max_message_length",
+                                                      "max_dialog_length", "window_size", "eval_fraction", "seed")},
+    }
+
+
+def check_accounting(counter: SkipCounter, messages_kept: int) -> None:
+    """Our invariant: every message read is either in a kept dialog or counted under a skip reason."""
+    if counter.messages_read != messages_kept + counter.messages_skipped:
+        raise RuntimeError(f"message accounting is off: read {counter.messages_read}, kept {messages_kept} + "
+                           f"skipped {counter.messages_skipped} = {messages_kept + counter.messages_skipped}")
+
+
+def skipped_report(counter: SkipCounter) -> dict[str, Any]:
+    ranked = sorted(counter.reasons.items(), key=lambda kv: (-kv[1].count, kv[0]))
+    return {reason: {"unit": r.unit, "count": r.count, "messages": r.messages, "where": r.examples}
+            for reason, r in ranked}
+
+
+def report_warnings(train_examples: int, too_long: int, max_seq_length: int) -> list[str]:
+    warnings = []
+    if train_examples < MIN_EXAMPLES_FOR_STYLE:
+        warnings.append(f"Only {train_examples} training examples: enough to test the pipeline, but "
+                        f"too few to change the model's style (aim for {MIN_EXAMPLES_FOR_STYLE}+; more chats help).")
+    if too_long:
+        warnings.append(f"{too_long:,} examples are longer than max_seq_length = {max_seq_length} tokens and will "
+                        f"be cut during training (raise max_seq_length, or use a smaller window_size).")
+    return warnings
+
+
+def write_report(report: dict[str, Any], dest: Path) -> None:
+    with atomic_file(dest) as tmp:
+        tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def print_summary(report: dict[str, Any], written: Written) -> None:
+    formats = ", ".join(f"{n} {label}" for label, n in report["files_per_format"].items())
+    say(f"Read {len(report['files'])} file(s): {formats}.")
+    m, c, e = report["messages"], report["conversations"], report["examples"]
+    say(f"Kept {m['kept']:,} of {m['read']:,} messages, in {c['train'] + c['eval']:,} dialogs "
+        f"(training {c['train']:,}, evaluation {c['eval']:,}).")
+    lengths, tokens = report["message_length_chars"], report["tokens"]
+    say(f"Message length in characters: median {lengths['p50']:,}, 90% up to {lengths['p90']:,}, "
+        f"longest {lengths['max']:,}.")
+    say(f"Tokens ({tokens['method']}): {tokens['train']:,} training, {tokens['eval']:,} evaluation; "
+        f"per example median {tokens['per_example']['p50']:,}, longest {tokens['per_example']['max']:,}.")
+    print_skipped(report["skipped"], report["outputs"]["report"])
+    for warning in report["warnings"]:
+        warn(warning)
+    if written.replaced:
+        say(f"Replaced the previous {report['outputs']['train']} and {report['outputs']['eval']}.")
+    say(f"Wrote {report['outputs']['train']} ({e['train']:,} examples, {report['mode']} mode) and "
+        f"{report['outputs']['eval']} ({e['eval']:,} examples).")
+
+
+def print_skipped(skipped: dict[str, Any], report_path: str) -> None:
+    if not skipped:
+        say("Nothing was skipped.")
+        return
+    say("Skipped:")
+    for reason, entry in skipped.items():
+        say(f"  {entry['count']:>9,} {entry['unit']:<13} {reason}")
+    say(f"The full list, with where each reason happened, is in {report_path}.")
