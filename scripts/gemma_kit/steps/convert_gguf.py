@@ -1,13 +1,118 @@
-"""Not built yet."""
-from gemma_kit.core.console import UserError
+"""Convert the merged model (output/merged_model/) into one .gguf file for LM Studio (output/finetuned_gemma.gguf).
 
-EPILOG = None
+The result is what llama.cpp's own converter makes of a Gemma 3n (architecture "gemma3n"): the same tensors,
+types and settings, with the tokenizer and chat template inside. The text model only: LM Studio does not run
+Gemma 3n's image and audio parts from a .gguf. Works in pure Python, tensor by tensor, in little memory;
+nothing is downloaded. Types: q8_0 (default: half the size of bf16, near-lossless), f16, bf16, f32.
+"""
+from __future__ import annotations
+
+import time
+import typing
+from pathlib import Path
+
+from ..core.console import UserError, byte_bar, human_size, next_step, say, warn
+from ..core.paths import atomic_file, check_free_space
+from ..core.settings import Settings, replace
+
+if typing.TYPE_CHECKING:  # the converter's modules (numpy, gguf) load only when this step runs
+    from ..gguf_gemma3n.conversion_plan import ConversionPlan
+    from ..gguf_gemma3n.vocab_writer import VocabSummary
+
+EPILOG = ("Examples:\n  gemma-kit convert-gguf          (output/merged_model -> output/finetuned_gemma.gguf)\n"
+          "  gemma-kit convert-gguf --type f16 --output D:\\models\\my_gemma.gguf\n"
+          "Next: install_to_lmstudio.bat (or load the .gguf in LM Studio yourself)")
+
+HEADER_ALLOWANCE = 64 << 20   # token list, chat template and tensor table on top of the tensor data
 
 
-def add_arguments(parser):
-    pass
+def add_arguments(parser) -> None:
+    parser.add_argument("--type", choices=typing.get_args(typing.get_type_hints(Settings)["gguf_type"]), default=None,
+                        help="number format of the weights (default: gguf_type in settings.toml, q8_0)")
 
 
-def run(settings, args):
-    raise UserError("The 'convert_gguf' step is not built yet in this version of the kit.",
-                    "Update the kit (git pull) to get it.")
+def run(settings: Settings, args) -> int:
+    if getattr(args, "type", None):
+        settings = replace(settings, gguf_type=args.type)
+    source = settings.path(args.input) if getattr(args, "input", None) else settings.merged_dir
+    dest = settings.path(args.output) if getattr(args, "output", None) else settings.gguf_file
+    say(f"Converting {source} -> {dest} ({settings.gguf_type.upper()}) with these settings:")
+    say(settings.describe())
+    check_paths(source, dest)
+    from ..gguf_gemma3n.conversion_plan import plan_conversion
+
+    plan = plan_conversion(source, settings.gguf_type)
+    writer, vocab = prepare_writer(plan)
+    check_free_space(dest.parent, plan.nbytes + HEADER_ALLOWANCE, "the GGUF file")
+    if dest.exists():
+        say(f"{dest} already exists: it will be replaced when the new file is complete.")
+    started = time.perf_counter()
+    write_file(writer, plan, dest)
+    settings_file = dest.with_name(dest.stem + ".settings.json")
+    settings.save_json(settings_file)
+    report(plan, dest, time.perf_counter() - started, vocab, settings_file)
+    return 0
+
+
+def check_paths(source: Path, dest: Path) -> None:
+    if not source.is_dir():
+        raise UserError(f"{source} does not exist, so there is no merged model to convert.",
+                        "Run merge_lora.bat first (it writes output/merged_model/), or point --input at a merged "
+                        "model folder.")
+    if dest.is_dir():
+        raise UserError(f"{dest} is a folder; the output must be a file name ending in .gguf.",
+                        "Give a file name, e.g. --output output/finetuned_gemma.gguf")
+
+
+def prepare_writer(plan: ConversionPlan):
+    """Everything but the tensor data, in memory: tensor table, model keys, tokenizer (all checks done)."""
+    from gguf import GGUFWriter
+
+    from ..gguf_gemma3n.gemma3n_table import GGUF_ARCHITECTURE
+    from ..gguf_gemma3n.model_keys import add_general_keys, add_hyperparameters
+    from ..gguf_gemma3n.tensor_stream import register_tensor_infos
+    from ..gguf_gemma3n.vocab_writer import add_tokenizer
+
+    writer = GGUFWriter(path=None, arch=GGUF_ARCHITECTURE)
+    register_tensor_infos(writer, plan.tensors)
+    add_general_keys(writer, plan.folder, plan.hparams, plan.out_type.upper())
+    add_hyperparameters(writer, plan.hparams, plan.file_type)
+    vocab = add_tokenizer(writer, plan.folder, plan.hparams["vocab_size"])
+    return writer, vocab
+
+
+def write_file(writer, plan: ConversionPlan, dest: Path) -> None:
+    """Header, keys and tensor table first, then the data streamed, under a temporary name."""
+    from ..gguf_gemma3n.tensor_stream import stream_tensor_data
+
+    with atomic_file(dest) as tmp:
+        try:
+            writer.write_header_to_file(path=tmp)
+            writer.write_kv_data_to_file()
+            writer.write_ti_data_to_file()
+            with byte_bar(plan.nbytes, "Writing GGUF") as bar:
+                stream_tensor_data(writer, plan.tensors, bar.update)
+        finally:
+            writer.close()   # before the rename (Windows cannot rename an open file)
+
+
+def report(plan: ConversionPlan, dest: Path, seconds: float, vocab: VocabSummary, settings_file: Path) -> None:
+    size = dest.stat().st_size
+    say(f"Wrote {dest} ({human_size(size)}, {plan.out_type.upper()}, {len(plan.tensors)} tensors) "
+        f"in {seconds:.1f} s ({size / max(seconds, 1e-9) / 2**20:.0f} MB/s).")
+    if plan.skipped:
+        say(f"Left out {len(plan.skipped)} image/audio tensors: the .gguf holds the text model, which is what "
+            "LM Studio runs for Gemma 3n.")
+    if not vocab.has_chat_template:
+        warn("the checkpoint has no chat template (tokenizer_config.json or chat_template.jinja), so LM Studio "
+             "will not know Gemma's turn format; copy chat_template.jinja from the base model and convert again.")
+    if vocab.plain_turn_markers:
+        warn(f"{plan.folder / 'tokenizer_config.json'} does not mark {' and '.join(vocab.plain_turn_markers)} as "
+             "special tokens (its added_tokens_decoder list is missing), so LM Studio will read them as plain "
+             "text and the chat turns will not work. Copy tokenizer_config.json from the base model's folder "
+             "into the merged model and convert again.")
+    say(f"Settings saved to {settings_file}")
+    say("To use it in LM Studio: run install_to_lmstudio.bat (it puts the file where LM Studio looks), or run "
+        f'`lms import "{dest}"`, or copy it to LM Studio\'s models folder as <publisher>/<model>/{dest.name}. '
+        "Then pick it under My Models and chat: the Gemma chat template inside the file is used automatically.")
+    next_step("install_to_lmstudio.bat", "gemma-kit install-lmstudio")

@@ -1,0 +1,1 @@
+"""Helpers that run independent reference implementations (llama.cpp's converter) for comparison tests."""
