@@ -137,19 +137,15 @@ def test_tokenizer_gives_sentencepiece_ids_for_russian_and_english(q8_files, tin
         llm.close()
 
 
-def test_chat_template_renders_and_tokenizes_with_gemmas_tokenizer_config(tiny_model_dir, tmp_path, capsys):
-    """With a tokenizer_config.json like the hub's (turn markers in added_tokens_decoder), LM Studio's view of
-    a rendered conversation is exactly SentencePiece's."""
+def test_chat_template_renders_and_tokenizes_like_sentencepiece(tiny_model_dir, tmp_path, capsys):
+    """With the hub's kind of tokenizer_config.json (turn markers in added_tokens_decoder, as the factory writes
+    it), LM Studio's view of a rendered conversation is exactly SentencePiece's."""
     import sentencepiece as spm
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-    model = copy_model(tiny_model_dir, tmp_path / "model")
-    config = json.loads((model / "tokenizer_config.json").read_text())
-    specials = ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>"]
-    config["added_tokens_decoder"] = {str(i): {"content": t, "special": True} for i, t in enumerate(specials)}
-    (model / "tokenizer_config.json").write_text(json.dumps(config))
-    assert convert(tmp_path, model, tmp_path / "chat.gguf") == 0
-    assert "Warning" not in capsys.readouterr().err
+    assert convert(tmp_path, tiny_model_dir, tmp_path / "chat.gguf") == 0
+    captured = capsys.readouterr()
+    assert "Warning" not in captured.err and "Self-check: the file works" in captured.out
     llm = load_llama(tmp_path / "chat.gguf")
     try:
         render = Jinja2ChatFormatter(llm.metadata["tokenizer.chat_template"], eos_token="<eos>", bos_token="<bos>")
@@ -157,17 +153,44 @@ def test_chat_template_renders_and_tokenizes_with_gemmas_tokenizer_config(tiny_m
                                   {"role": "user", "content": "How are you?"}]).prompt
         assert prompt == ("<bos><start_of_turn>user\nПривет!<end_of_turn>\n<start_of_turn>model\nHi!"
                           "<end_of_turn>\n<start_of_turn>user\nHow are you?<end_of_turn>\n<start_of_turn>model\n")
-        sp = spm.SentencePieceProcessor(model_file=str(model / "tokenizer.model"))
+        sp = spm.SentencePieceProcessor(model_file=str(tiny_model_dir / "tokenizer.model"))
         tokens = llm.tokenize(prompt.encode(), add_bos=False, special=True)
         assert tokens == [sp.bos_id()] + sp.encode(prompt.removeprefix("<bos>"))
     finally:
         llm.close()
 
 
-def test_warns_when_turn_markers_are_not_special_tokens(tiny_model_dir, tmp_path, capsys):
-    # The factory's tokenizer_config.json (re-saved by transformers 5) has no added_tokens_decoder.
-    assert convert(tmp_path, tiny_model_dir, tmp_path / "plain.gguf") == 0
-    assert ("does not mark <start_of_turn> and <end_of_turn> as special tokens" in capsys.readouterr().err)
+def test_turn_markers_that_are_not_special_tokens_are_warned_and_fail_the_self_check(tiny_model_dir, tmp_path,
+                                                                                     capsys):
+    # transformers 5 drops added_tokens_decoder when it re-saves a tokenizer_config.json (dev_log 2026-11-22).
+    model = copy_model(tiny_model_dir, tmp_path / "model")
+    config = json.loads((model / "tokenizer_config.json").read_text())
+    del config["added_tokens_decoder"]
+    (model / "tokenizer_config.json").write_text(json.dumps(config))
+    assert convert(tmp_path, model, tmp_path / "plain.gguf") == 1
+    captured = capsys.readouterr()
+    assert "does not mark <start_of_turn> and <end_of_turn> as special tokens" in captured.err
+    assert "Self-check of the .gguf FAILED:" in captured.out
+    assert "<start_of_turn> is read as plain text, not as Gemma's turn markers" in captured.out
+
+
+def test_self_check_names_a_missing_chat_template(tiny_model_dir, tmp_path, capsys):
+    model = copy_model(tiny_model_dir, tmp_path / "model")
+    config = json.loads((model / "tokenizer_config.json").read_text())
+    del config["chat_template"]
+    (model / "tokenizer_config.json").write_text(json.dumps(config))
+    (model / "chat_template.jinja").unlink()
+    assert convert(tmp_path, model, tmp_path / "no_template.gguf") == 1
+    out = capsys.readouterr().out
+    assert "Self-check of the .gguf FAILED:" in out and "the file has no chat template" in out
+
+
+def test_self_check_is_skipped_with_a_reason_without_llama_cpp(tiny_model_dir, tmp_path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # what an install without llama-cpp-python looks like
+    assert convert(tmp_path, tiny_model_dir, tmp_path / "unchecked.gguf") == 0
+    assert "Self-check of the .gguf skipped: llama-cpp-python is not installed" in capsys.readouterr().out
 
 
 # ---- what the user sees -------------------------------------------------------------------------------

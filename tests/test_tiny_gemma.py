@@ -62,9 +62,9 @@ def test_special_tokens_have_gemma_ids(tiny_model_dir):
     import sentencepiece as spm
 
     sp = spm.SentencePieceProcessor(model_file=str(tiny_model_dir / "tokenizer.model"))
-    assert [sp.id_to_piece(i) for i in range(6)] == ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>",
+    assert [sp.id_to_piece(i) for i in range(7)] == ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>", "<start_of_turn>",
                                                      "<end_of_turn>"]
-    assert sp.encode("<start_of_turn>user\n")[0] == 4
+    assert sp.encode("<start_of_turn>user\n")[0] == 5
 
 
 def test_chat_template_folds_system_into_the_first_user_turn(tiny_model_dir):

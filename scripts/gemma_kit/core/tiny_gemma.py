@@ -68,8 +68,8 @@ GEMMA3N_CHAT_TEMPLATE = (
 # Gemma's fixed ids for the first four pieces; the turn markers follow as user-defined pieces so that they
 # are matched inside rendered text, as in the real tokenizer.
 SPECIAL_PIECES = {"<pad>": 0, "<eos>": 1, "<bos>": 2, "<unk>": 3}
-TURN_PIECES = ["<start_of_turn>", "<end_of_turn>", "<image_soft_token>", "<audio_soft_token>"]
-START_OF_TURN_ID, END_OF_TURN_ID = 4, 5  # the real tokenizer has 105 / 106
+TURN_PIECES = ["<mask>", "<start_of_turn>", "<end_of_turn>", "<image_soft_token>", "<audio_soft_token>"]
+START_OF_TURN_ID, END_OF_TURN_ID = 5, 6  # the real tokenizer: <mask> 4 as here, turns at 105 / 106
 
 _CORPUS_SEED_TEXT = """\
 Привет! Как дела? Что делаешь сегодня вечером?
@@ -165,6 +165,11 @@ def _full_config_dict(spec: TinyGemmaSpec, text_config, dtype: str) -> dict:
                                vocab_offset=spec.tokenizer_vocab + spec.extra_vocab // 2).to_dict()
     text = text_config.to_dict()
     text["dtype"] = dtype
+    # The hub's config.json has the flat rope keys of its time, not transformers 5's nested rope_parameters.
+    rope = text.pop("rope_parameters")
+    text["rope_theta"] = rope["full_attention"]["rope_theta"]
+    text["rope_local_base_freq"] = rope["sliding_attention"]["rope_theta"]
+    text["rope_scaling"] = None
     for d in (text, vision, audio):
         d.pop("transformers_version", None)
     return {
@@ -271,20 +276,31 @@ def _write_shards(tensors: dict, folder: Path, num_shards: int) -> None:
     (folder / "model.safetensors.index.json").write_text(json.dumps(index, indent=2))
 
 
+def _added_tokens_decoder() -> dict:
+    """The real tokenizer_config.json lists every control piece as special; llama.cpp's converter (and ours)
+    read this list to mark <start_of_turn>/<end_of_turn> as special, or they become plain text in the GGUF."""
+    pieces = list(SPECIAL_PIECES) + TURN_PIECES
+    return {str(i): {"content": piece, "lstrip": False, "normalized": False, "rstrip": False,
+                     "single_word": False, "special": True} for i, piece in enumerate(pieces)}
+
+
 def _write_tokenizer_files(folder: Path, spec: TinyGemmaSpec) -> None:
     """tokenizer.model first; transformers converts it to tokenizer.json exactly as for a hub checkpoint."""
     from transformers import AutoTokenizer
 
     train_tiny_tokenizer(folder / "tokenizer.model", spec.tokenizer_vocab)
     minimal = {"tokenizer_class": "GemmaTokenizer", "add_bos_token": True, "add_eos_token": False,
-               "bos_token": "<bos>", "eos_token": "<eos>", "pad_token": "<pad>", "unk_token": "<unk>"}
+               "bos_token": "<bos>", "eos_token": "<eos>", "pad_token": "<pad>", "unk_token": "<unk>",
+               "mask_token": "<mask>", "added_tokens_decoder": _added_tokens_decoder()}
     (folder / "tokenizer_config.json").write_text(json.dumps(minimal, indent=2))
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    assert len(tokenizer) == spec.tokenizer_vocab, f"tokenizer grew to {len(tokenizer)} (an added piece?)"
     tokenizer.chat_template = GEMMA3N_CHAT_TEMPLATE
     tokenizer.save_pretrained(str(folder))
     config_path = folder / "tokenizer_config.json"
     config = json.loads(config_path.read_text())
     config["chat_template"] = GEMMA3N_CHAT_TEMPLATE  # older readers look for it here, newer in the .jinja
+    config["added_tokens_decoder"] = _added_tokens_decoder()  # transformers 5 drops it when saving
     config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False))
 
 

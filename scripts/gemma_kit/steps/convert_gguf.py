@@ -51,7 +51,19 @@ def run(settings: Settings, args) -> int:
     settings_file = dest.with_name(dest.stem + ".settings.json")
     settings.save_json(settings_file)
     report(plan, dest, time.perf_counter() - started, vocab, settings_file)
-    return 0
+    works = report_self_check(dest)
+    next_step("install_to_lmstudio.bat", "gemma-kit install-lmstudio")
+    return 0 if works else 1
+
+
+def report_self_check(dest: Path) -> bool:
+    """Load the file in llama.cpp, as LM Studio will; False only when the check ran and found a problem."""
+    from ..gguf_gemma3n.self_check import check_gguf, describe
+
+    result = check_gguf(dest)
+    for line in describe(result):
+        say(line)
+    return not result.problems
 
 
 def check_paths(source: Path, dest: Path) -> None:
@@ -115,4 +127,3 @@ def report(plan: ConversionPlan, dest: Path, seconds: float, vocab: VocabSummary
     say("To use it in LM Studio: run install_to_lmstudio.bat (it puts the file where LM Studio looks), or run "
         f'`lms import "{dest}"`, or copy it to LM Studio\'s models folder as <publisher>/<model>/{dest.name}. '
         "Then pick it under My Models and chat: the Gemma chat template inside the file is used automatically.")
-    next_step("install_to_lmstudio.bat", "gemma-kit install-lmstudio")

@@ -1,0 +1,94 @@
+"""Does the written .gguf work? Load it in llama.cpp (llama-cpp-python), render a chat with the file's own
+template, check the turn markers and the stop token, and generate a short reply.
+
+What this catches is what makes a GGUF useless in LM Studio although the conversion "succeeded": a file
+llama.cpp refuses (missing tensors), no chat template, `<start_of_turn>` read as plain text, or
+`<end_of_turn>` not ending generation (replies that run on forever).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SAMPLE_CHAT = [{"role": "user", "content": "Привет! How are you today?"}]
+TURN_MARKERS = ("<start_of_turn>", "<end_of_turn>")
+
+
+@dataclass
+class SelfCheckResult:
+    skipped_because: str = ""
+    problems: list[str] = field(default_factory=list)
+    reply: str = ""
+    stopped_at_end_of_turn: bool = False
+    reply_tokens: int = 0
+
+    @property
+    def works(self) -> bool:
+        return not self.skipped_because and not self.problems
+
+
+def check_gguf(path: Path, max_tokens: int = 32) -> SelfCheckResult:
+    try:
+        from llama_cpp import Llama
+    except ImportError:
+        return SelfCheckResult(skipped_because="llama-cpp-python is not installed "
+                                               "(pip install llama-cpp-python to enable this check)")
+    try:
+        llm = Llama(model_path=str(path), n_ctx=512, seed=0, verbose=False)
+    except (ValueError, RuntimeError) as e:  # llama-cpp-python's "Failed to load model from file"
+        return SelfCheckResult(problems=[f"llama.cpp could not load the file ({e}); run with --debug and see "
+                                         "dev_log.txt for the known causes"])
+    try:
+        return _check_loaded(llm, max_tokens)
+    finally:
+        llm.close()
+
+
+def _check_loaded(llm, max_tokens: int) -> SelfCheckResult:
+    import llama_cpp
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    result = SelfCheckResult()
+    marker_ids = {m: llm.tokenize(m.encode(), add_bos=False, special=True) for m in TURN_MARKERS}
+    plain = [m for m, ids in marker_ids.items() if len(ids) != 1]
+    if plain:
+        verb = "is" if len(plain) == 1 else "are"
+        result.problems.append(f"{' and '.join(plain)} {verb} read as plain text, not as Gemma's turn markers "
+                               "(the tokenizer's special-token list was lost)")
+    end_of_turn = marker_ids["<end_of_turn>"]
+    # llama_cpp exposes no public "is end of generation" for a token; its own completion loop uses this call.
+    if len(end_of_turn) == 1 and not llama_cpp.llama_vocab_is_eog(llm._model.vocab, end_of_turn[0]):
+        result.problems.append("<end_of_turn> does not end generation, so replies would run on past the "
+                               "model's turn")
+    template = llm.metadata.get("tokenizer.chat_template")
+    if not template:
+        result.problems.append("the file has no chat template, so LM Studio would not know Gemma's turn format")
+        return result
+    prompt = Jinja2ChatFormatter(template, eos_token="<eos>", bos_token="<bos>")(messages=SAMPLE_CHAT).prompt
+    if "<start_of_turn>user" not in prompt or not prompt.endswith("<start_of_turn>model\n"):
+        result.problems.append("the chat template in the file does not render Gemma's turns")
+        return result
+    tokens = llm.tokenize(prompt.encode(), add_bos=False, special=True)
+    completion = llm.create_completion(tokens, max_tokens=max_tokens, temperature=0.0, seed=0)
+    choice = completion["choices"][0]
+    result.reply = choice["text"]
+    result.reply_tokens = completion["usage"]["completion_tokens"]
+    result.stopped_at_end_of_turn = choice["finish_reason"] == "stop"
+    return result
+
+
+def describe(result: SelfCheckResult, max_tokens: int = 32) -> list[str]:
+    """Lines for the terminal: the verdict first."""
+    if result.skipped_because:
+        return [f"Self-check of the .gguf skipped: {result.skipped_because}."]
+    if result.problems:
+        return ["Self-check of the .gguf FAILED:"] + [f"  - {p}" for p in result.problems]
+    reply = " ".join(result.reply.split())[:160]
+    lines = ["Self-check: the file works (llama.cpp loads it, the chat template renders, the turn markers are "
+             "special tokens, <end_of_turn> ends a reply).", f"  Sample reply: {reply!r}"]
+    if result.stopped_at_end_of_turn:
+        lines.append(f"  The reply ended by itself after {result.reply_tokens} tokens.")
+    else:
+        lines.append(f"  The reply did not end within {max_tokens} tokens (expected for the tiny random demo "
+                     "model; a trained Gemma ends its turns).")
+    return lines
