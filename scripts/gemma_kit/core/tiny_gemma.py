@@ -128,6 +128,8 @@ def train_tiny_tokenizer(dest: Path, vocab_size: int = 512) -> Path:
     rng = random.Random(1234)
     lines = [line for line in _CORPUS_SEED_TEXT.splitlines() if line.strip()]
     corpus = [" ".join(rng.sample(lines, 3)) for _ in range(400)] + lines
+    if vocab_size > 1000:  # the seed text supports ~1,300 pieces; benchmarks want real-sized tables
+        corpus += _synthetic_lines(rng, vocab_size)
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter(corpus), model_writer=model, vocab_size=vocab_size, model_type="bpe",
@@ -138,6 +140,13 @@ def train_tiny_tokenizer(dest: Path, vocab_size: int = 512) -> Path:
     )
     dest.write_bytes(model.getvalue())
     return dest
+
+
+def _synthetic_lines(rng: random.Random, vocab_size: int) -> list[str]:
+    """Pseudo-words from Latin and Cyrillic syllables: enough distinct merges for a large BPE vocabulary."""
+    syllables = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"] + [c + v for c in "бвгдклмнпрст" for v in "аеиоу"]
+    words = ["".join(rng.choices(syllables, k=rng.randint(1, 4))) for _ in range(vocab_size * 2)]
+    return [" ".join(rng.choices(words, k=12)) for _ in range(vocab_size * 2)]
 
 
 def _text_config(spec: TinyGemmaSpec):
