@@ -1,13 +1,437 @@
-"""Not built yet."""
-from gemma_kit.core.console import UserError
+"""Train a LoRA adapter for Gemma 3n (QLoRA) on data/train_dataset.jsonl, evaluating on data/eval_dataset.jsonl.
 
-EPILOG = None
+Only the text part of the model is loaded, in 4-bit; the loss covers only the assistant's replies. Every
+eval_steps steps it evaluates, saves a checkpoint and writes a few sample replies to TensorBoard; it keeps the
+2 best checkpoints (lowest eval loss) plus the latest. Ctrl+C saves a checkpoint and stops; running it again
+continues where it stopped (if the data or settings changed since, choose --resume or --restart).
+The adapter goes to output/lora_adapter/, a summary to output/training_summary.json.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from gemma_kit.core.checkpoint import (checkpoint_fingerprint, check_is_gemma3n, index_tensors, read_config,
+                                       write_base_model_record)
+from gemma_kit.core.console import UserError, next_step, say, warn
+from gemma_kit.core.paths import atomic_file, atomic_folder
+from gemma_kit.core.settings import replace
+from gemma_kit.training import collate, resume   # light: torch and transformers are imported where used
+
+EPILOG = """examples:
+  gemma-kit finetune                          train, or continue the interrupted run
+  gemma-kit finetune --max-steps 200          stop after 200 optimizer steps
+  gemma-kit finetune --resume --set learning_rate=1e-4   continue with a changed setting
+  gemma-kit finetune --restart --preset quick            start over (deletes the old checkpoints)
+
+next: merge_lora.bat  (or: gemma-kit merge-lora)"""
+
+SUMMARY_FILE = "training_summary.json"
+SETTINGS_FILE = "training_settings.json"   # saved inside the adapter folder
+SAMPLE_PROMPTS = 3                          # fixed eval prompts answered at each evaluation (TensorBoard text)
+SAMPLE_NEW_TOKENS = 48
+MAX_NONFINITE_IN_A_ROW = 5                  # then stop, pointing at the last good checkpoint
+EXIT_INTERRUPTED = 130                      # Ctrl+C, like cli.main
 
 
-def add_arguments(parser):
-    pass
+def add_arguments(parser) -> None:
+    choice = parser.add_mutually_exclusive_group()
+    choice.add_argument("--restart", action="store_true",
+                        help="start over: delete the old checkpoints and train a new adapter from the beginning")
+    choice.add_argument("--resume", action="store_true",
+                        help="continue from the latest checkpoint even though the data or settings changed since")
+    parser.add_argument("--max-steps", type=int, metavar="N", help="stop after N optimizer steps "
+                                                                   "(same as --set max_steps=N)")
+    parser.add_argument("--base", metavar="PATH", help="the base model folder (default: the model setting's folder "
+                                                       "under models/)")
 
 
-def run(settings, args):
-    raise UserError("The 'finetune' step is not built yet in this version of the kit.",
-                    "Update the kit (git pull) to get it.")
+@dataclass
+class RunParts:
+    trainer: object
+    collator: collate.PaddingCollator
+    guard: object
+    ctrl_c: object
+    samples: object
+    metrics: object
+    writer: object
+    run_dir: Path
+
+
+def run(settings, args, extra_callbacks=()) -> int:
+    """The recipe, top to bottom. `extra_callbacks` (TrainerCallbacks) are for tests and the demo."""
+    # ---- settings
+    settings = apply_flags(settings, args)
+    say("finetune: training a LoRA adapter (QLoRA) on Gemma 3n. Settings:")
+    say(settings.describe())
+    base_dir = check_inputs(settings)
+    plan = plan_run(settings, args, base_dir)
+    if plan.action == "finished":
+        return report_already_finished(settings, plan)
+    if plan.action == "fresh":
+        clear_old_run(settings.checkpoints_dir)
+    with warnings.catch_warnings():
+        # transformers/peft deprecation notices are for developers; a user can do nothing about them.
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        machine, precision = choose_machine()
+        # ---- data
+        tokenizer = load_tokenizer(base_dir)
+        train_data, eval_data, prompts = prepare_data(settings, tokenizer)
+        # ---- model
+        model = build_model(settings, base_dir, machine, precision)
+        # ---- trainer
+        parts = build_trainer(settings, model, tokenizer, train_data, eval_data, prompts, machine, precision, plan,
+                              list(extra_callbacks))
+        record_run(settings, plan, base_dir)
+        # ---- train
+        train(parts, plan)
+    # ---- report
+    return report(settings, parts, model, tokenizer, base_dir, train_data, eval_data, machine, precision)
+
+
+# ---- settings ---------------------------------------------------------------------------------------------
+def apply_flags(settings, args):
+    changes = {}
+    if getattr(args, "input", None):
+        changes["data_dir"] = args.input
+    if getattr(args, "output", None):
+        changes["output_dir"] = args.output
+    if getattr(args, "base", None):
+        changes["model_path"] = args.base
+    if getattr(args, "max_steps", None) is not None:
+        changes["max_steps"] = args.max_steps
+    return replace(settings, **changes) if changes else settings
+
+
+def check_training_settings(settings) -> None:
+    """Values the Trainer would reject with a traceback (or quietly misread) are named here, all at once."""
+    limits = [("lora_rank", settings.lora_rank >= 1, "a whole number of 1 or more"),
+              ("lora_alpha", settings.lora_alpha >= 1, "a whole number of 1 or more"),
+              ("lora_dropout", 0 <= settings.lora_dropout < 1, "from 0 up to (not including) 1"),
+              ("batch_size", settings.batch_size >= 1, "1 or more"),
+              ("gradient_accumulation_steps", settings.gradient_accumulation_steps >= 1, "1 or more"),
+              ("num_epochs", settings.num_epochs >= 1, "1 or more"),
+              ("max_seq_length", settings.max_seq_length >= 32, "32 or more"),
+              ("learning_rate", 0 < settings.learning_rate < 1, "above 0 and below 1, e.g. 0.0002"),
+              ("warmup_ratio", 0 <= settings.warmup_ratio < 1, "from 0 up to (not including) 1, e.g. 0.03"),
+              ("weight_decay", settings.weight_decay >= 0, "0 or more"),
+              ("max_grad_norm", settings.max_grad_norm >= 0, "0 (no clipping) or more"),
+              ("eval_steps", settings.eval_steps >= 1, "1 or more"),
+              ("max_steps", settings.max_steps == -1 or settings.max_steps >= 1, "-1 (use num_epochs) or 1 or more"),
+              ("keep_best_checkpoints", settings.keep_best_checkpoints >= 0, "0 or more")]
+    problems = [f"'{key}' must be {rule}, not {getattr(settings, key)!r}" for key, ok, rule in limits if not ok]
+    if problems:
+        raise UserError("Problems in the training settings:\n  " + "\n  ".join(problems),
+                        "Correct these values in settings.toml (or the --set / --max-steps you gave) and run again.")
+
+
+def check_inputs(settings) -> Path:
+    check_training_settings(settings)
+    for path in (settings.train_file, settings.eval_file):
+        if not path.is_file():
+            raise UserError(f"{path} does not exist.",
+                            "Run prepare_dataset.bat first: it turns your chat exports into the training files.")
+    base_dir = settings.model_dir
+    if not base_dir.is_dir():
+        raise UserError(f"The base model folder {base_dir} does not exist.",
+                        "Run download_model.bat first, or point to your copy with --base or model_path in "
+                        "settings.toml.")
+    check_is_gemma3n(read_config(base_dir), base_dir)
+    return base_dir
+
+
+def plan_run(settings, args, base_dir: Path) -> resume.StartPlan:
+    run_name = f"{datetime.now():%Y-%m-%d_%H-%M-%S}_{settings.preset}"
+    current = resume.describe_run(settings, settings.train_file, settings.eval_file,
+                                  checkpoint_fingerprint(base_dir), run_name)
+    plan = resume.plan_start(resume.read_run_state(settings.checkpoints_dir), current,
+                             resume.latest_checkpoint(settings.checkpoints_dir),
+                             restart=bool(getattr(args, "restart", False)), resume=bool(getattr(args, "resume", False)))
+    if plan.action == "resume":
+        say(f"Continuing the run '{plan.run_name}' from {plan.checkpoint}.")
+        for change in plan.changes:
+            say(f"  changed since: {change.describe()} (the new value is used)")
+    return plan
+
+
+def clear_old_run(checkpoints_dir: Path) -> None:
+    """A fresh start removes the old run's checkpoints and record (only those: nothing else in the folder)."""
+    old = [p for p in checkpoints_dir.glob(resume.CHECKPOINT_PREFIX + "*") if p.is_dir()]
+    for path in old:
+        shutil.rmtree(path)
+    (checkpoints_dir / resume.RUN_STATE_FILE).unlink(missing_ok=True)
+    if old:
+        say(f"Starting over: deleted {len(old)} old checkpoint(s) in {checkpoints_dir}.")
+
+
+def choose_machine():
+    from gemma_kit.training.device import choose_precision, describe_machine, detect_machine
+
+    machine = detect_machine()
+    precision = choose_precision(machine.cuda_available, machine.bf16_supported)
+    say(f"Device: {describe_machine(machine)}. Precision: 4-bit NF4 weights, {precision.compute_dtype} compute; "
+        f"why: {precision.note}.")
+    if not machine.cuda_available:
+        warn("no CUDA GPU found: training runs on the CPU. That is fine for the demo's tiny model and far too slow "
+             "for the real Gemma 3n (days). Install the CUDA build of PyTorch on a machine with an NVIDIA GPU.")
+    return machine, precision
+
+
+# ---- data -------------------------------------------------------------------------------------------------
+def load_tokenizer(base_dir: Path):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
+    if not tokenizer.chat_template:
+        raise UserError(f"{base_dir} has no chat template (tokenizer_config.json / chat_template.jinja).",
+                        "Download the instruction-tuned model (gemma-3n-E2B-it or -E4B-it) with download_model.bat.")
+    return tokenizer
+
+
+def prepare_data(settings, tokenizer):
+    train_conv = collate.read_conversations(settings.train_file)
+    eval_conv = collate.read_conversations(settings.eval_file)
+    limit = settings.max_seq_length
+    train_data = collate.prepare_examples(tokenizer, train_conv, limit, settings.train_file)
+    eval_data = collate.prepare_examples(tokenizer, eval_conv, limit, settings.eval_file, for_eval=True)
+    for label, data, path in (("Training", train_data, settings.train_file), ("Evaluation", eval_data,
+                                                                              settings.eval_file)):
+        say(describe_data(label, data, limit))
+        if not data.examples:
+            raise UserError(f"Every example in {path} is longer than max_seq_length = {limit} tokens.",
+                            "Raise max_seq_length in settings.toml (more memory), or prepare the dataset with "
+                            "shorter dialogs (window_size / max_message_length).")
+    prompts = collate.sample_prompt_ids(tokenizer, eval_conv, SAMPLE_PROMPTS, limit)
+    return train_data, eval_data, prompts
+
+
+def describe_data(label: str, data: collate.PreparedData, limit: int) -> str:
+    text = (f"{label} examples: {len(data.examples):,} ({data.total_tokens:,} tokens, {data.trained_tokens:,} of them "
+            f"in assistant replies, which the loss covers)")
+    if data.truncated:
+        text += f"; {data.truncated:,} lost their oldest turns to fit {limit} tokens"
+    if data.dropped_lines:
+        lines = ", ".join(map(str, data.dropped_lines[:10])) + (" ..." if len(data.dropped_lines) > 10 else "")
+        text += f"; {len(data.dropped_lines):,} skipped as longer than {limit} tokens even alone (lines {lines})"
+    return text + "."
+
+
+# ---- model ------------------------------------------------------------------------------------------------
+def build_model(settings, base_dir: Path, machine, precision):
+    from transformers import set_seed
+
+    from gemma_kit.training.device import choose_device
+    from gemma_kit.training.model_loading import (add_lora, describe_left_out, describe_lora, load_text_config,
+                                                  load_text_model, summarize_left_out)
+
+    config = read_config(base_dir)
+    say(f"Loading {base_dir.name} (text model only, 4-bit) ...")
+    model = load_text_model(base_dir, load_text_config(config), precision, choose_device(machine.cuda_available))
+    say(describe_left_out(summarize_left_out(index_tensors(base_dir), config.get("text_config") or config)))
+    set_seed(settings.seed)   # the LoRA initialisation draws random numbers: same seed, same start
+    model = add_lora(model, settings.lora_rank, settings.lora_alpha, settings.lora_dropout)
+    say(describe_lora(model, settings.lora_rank, settings.lora_alpha))
+    return model
+
+
+# ---- trainer ----------------------------------------------------------------------------------------------
+def training_arguments(settings, machine, precision):
+    from transformers import TrainingArguments
+
+    from gemma_kit.training.device import choose_optimizer
+
+    return TrainingArguments(
+        output_dir=str(settings.checkpoints_dir),
+        per_device_train_batch_size=settings.batch_size, per_device_eval_batch_size=settings.batch_size,
+        gradient_accumulation_steps=settings.gradient_accumulation_steps,
+        num_train_epochs=settings.num_epochs, max_steps=settings.max_steps,
+        learning_rate=settings.learning_rate, lr_scheduler_type="cosine", warmup_steps=settings.warmup_ratio,
+        weight_decay=settings.weight_decay, max_grad_norm=settings.max_grad_norm,
+        optim=choose_optimizer(machine.cuda_available), bf16=precision.autocast_bf16, fp16=False,
+        activation_checkpointing=True, activation_checkpointing_kwargs={"use_reentrant": False},
+        eval_strategy="steps", eval_steps=settings.eval_steps, save_strategy="steps", save_steps=settings.eval_steps,
+        save_total_limit=None,             # ManageBestCheckpointsCallback decides (best 2 + latest)
+        logging_strategy="steps", logging_steps=1, report_to="none", disable_tqdm=True,
+        train_sampling_strategy="group_by_length", seed=settings.seed, use_cpu=not machine.cuda_available,
+        remove_unused_columns=False, label_names=["labels"], prediction_loss_only=True,
+        dataloader_pin_memory=machine.cuda_available,
+    )
+
+
+def build_trainer(settings, model, tokenizer, train_data, eval_data, prompts, machine, precision, plan,
+                  extra_callbacks) -> RunParts:
+    from torch.utils.tensorboard import SummaryWriter
+    from transformers import Trainer
+    from transformers.integrations import TensorBoardCallback
+    from transformers.trainer_callback import PrinterCallback
+
+    from gemma_kit.training import callbacks as cb
+
+    run_dir = settings.runs_dir / plan.run_name
+    start_step = checkpoint_step(plan.checkpoint) if plan.action == "resume" else 0
+    # purge_step: a resumed run rewrites the curve from its checkpoint on, instead of drawing over it.
+    writer = SummaryWriter(log_dir=str(run_dir), purge_step=start_step or None)
+    collator = collate.PaddingCollator(tokenizer.pad_token_id)
+    guard = cb.NonFiniteGuard(MAX_NONFINITE_IN_A_ROW)
+    guard.watch(model)
+    metrics = cb.TrainingMetricsCallback(collator, guard)
+    samples = cb.SampleRepliesCallback(tokenizer, prompts, writer, SAMPLE_NEW_TOKENS)
+    ctrl_c = cb.SaveOnCtrlC()
+    callbacks = [metrics, TensorBoardCallback(tb_writer=writer), samples, guard, cb.ApplySettingsOnResume(),
+                 cb.EvaluateAtEndCallback(), ctrl_c, cb.ManageBestCheckpointsCallback(settings.keep_best_checkpoints),
+                 cb.RecordBaseModelCallback(settings.model_dir), cb.TrainingBar(), *extra_callbacks]
+    # processing_class=None: checkpoints then hold no tokenizer copy (33 MB each for the real one).
+    trainer = Trainer(model=model, args=training_arguments(settings, machine, precision),
+                      train_dataset=train_data.examples, eval_dataset=eval_data.examples, data_collator=collator,
+                      callbacks=callbacks)
+    trainer.remove_callback(PrinterCallback)   # it prints every log line; the bar and TensorBoard show them
+    return RunParts(trainer, collator, guard, ctrl_c, samples, metrics, writer, run_dir)
+
+
+def checkpoint_step(checkpoint: Path | None) -> int:
+    return int(checkpoint.name[len(resume.CHECKPOINT_PREFIX):]) if checkpoint else 0
+
+
+def record_run(settings, plan, base_dir: Path) -> None:
+    current = resume.describe_run(settings, settings.train_file, settings.eval_file, checkpoint_fingerprint(base_dir),
+                                  plan.run_name)
+    resume.write_run_state(settings.checkpoints_dir, current)
+    settings.save_json(settings.checkpoints_dir / SETTINGS_FILE)
+
+
+# ---- train ------------------------------------------------------------------------------------------------
+def train(parts: RunParts, plan) -> None:
+    import torch
+
+    say(f"TensorBoard: {parts.run_dir} (check_tensorboard_runs.bat shows it). Ctrl+C saves a checkpoint and stops.")
+    try:
+        parts.trainer.train(resume_from_checkpoint=str(plan.checkpoint) if plan.action == "resume" else None)
+    except torch.OutOfMemoryError as e:
+        raise UserError(f"The GPU ran out of memory at step {parts.trainer.state.global_step}.",
+                        "Lower max_seq_length (e.g. --set max_seq_length=512) or use --preset quick or model = "
+                        '"E2B"; then run finetune_gemma.bat --resume.') from e
+    finally:
+        parts.ctrl_c.restore()
+        parts.writer.close()
+
+
+# ---- report -----------------------------------------------------------------------------------------------
+def report(settings, parts: RunParts, model, tokenizer, base_dir: Path, train_data, eval_data, machine,
+           precision) -> int:
+    state = parts.trainer.state
+    if parts.guard.stopped:
+        write_summary(settings, parts, train_data, eval_data, machine, precision, "stopped: not finite")
+        raise non_finite_error(settings, parts)
+    if parts.ctrl_c.requested:
+        write_summary(settings, parts, train_data, eval_data, machine, precision, "interrupted")
+        say(f"Stopped by Ctrl+C at step {state.global_step} of {state.max_steps}; saved "
+            f"{resume.latest_checkpoint(settings.checkpoints_dir)}.")
+        say("Run finetune_gemma.bat again to continue from there.")
+        return EXIT_INTERRUPTED
+    save_adapter(model, tokenizer, settings, base_dir)
+    mark_finished(settings, state.global_step)
+    summary = write_summary(settings, parts, train_data, eval_data, machine, precision, "finished")
+    say(describe_result(summary))
+    say(f"Wrote the LoRA adapter to {settings.adapter_dir}{os.sep} and the summary to "
+        f"{summary_path(settings)}.")
+    next_step("merge_lora.bat", "gemma-kit merge-lora")
+    return 0
+
+
+def save_adapter(model, tokenizer, settings, base_dir: Path) -> None:
+    """peft's adapter files + the tokenizer + the base-model record merge-lora checks, built under a temp name."""
+    with atomic_folder(settings.adapter_dir) as tmp:
+        model.save_pretrained(str(tmp))
+        tokenizer.save_pretrained(str(tmp))
+        write_base_model_record(tmp, base_dir)
+        settings.save_json(tmp / SETTINGS_FILE)
+
+
+def mark_finished(settings, step: int) -> None:
+    state = resume.read_run_state(settings.checkpoints_dir) or {}
+    state["finished_step"] = step
+    resume.write_run_state(settings.checkpoints_dir, state)
+
+
+def summary_path(settings) -> Path:
+    return settings.path(settings.output_dir) / SUMMARY_FILE
+
+
+def write_summary(settings, parts: RunParts, train_data, eval_data, machine, precision, status: str) -> dict:
+    import json
+
+    from gemma_kit.training.callbacks import best_checkpoints, eval_losses
+
+    state = parts.trainer.state
+    found = resume.list_checkpoints(settings.checkpoints_dir)
+    losses = eval_losses(state.log_history)
+    train_losses = [(e["step"], e["loss"]) for e in state.log_history if "loss" in e]
+    speeds = sorted(parts.metrics.tokens_per_second)
+    summary = {
+        "status": status, "step": state.global_step, "max_steps": state.max_steps, "epoch": state.epoch,
+        "first_train_loss": train_losses[0][1] if train_losses else None,
+        "last_train_loss": train_losses[-1][1] if train_losses else None,
+        "eval_loss_by_step": {str(s): v for s, v in sorted(losses.items())},
+        "best_checkpoints": [{"step": s, "eval_loss": losses[s], "path": str(found[s])}
+                             for s in best_checkpoints({s: losses.get(s) for s in found},
+                                                       settings.keep_best_checkpoints)],
+        "latest_checkpoint": str(found[max(found)]) if found else None,
+        "skipped_nonfinite_steps": parts.guard.skipped_steps,
+        "train_examples": len(train_data.examples), "train_examples_truncated": train_data.truncated,
+        "train_lines_skipped_too_long": train_data.dropped_lines,
+        "eval_examples": len(eval_data.examples), "eval_lines_skipped_too_long": eval_data.dropped_lines,
+        "padding_fraction": parts.collator.padding_fraction, "input_tokens_this_session": parts.collator.real_tokens,
+        "tokens_per_second_median": speeds[len(speeds) // 2] if speeds else None,
+        "train_seconds": parts.metrics.train_seconds, "device": machine.gpu_name or "cpu",
+        "compute_dtype": precision.compute_dtype, "adapter_dir": str(settings.adapter_dir),
+        "tensorboard_dir": str(parts.run_dir), "last_sample_replies": parts.samples.last_replies,
+    }
+    with atomic_file(summary_path(settings)) as tmp:
+        tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+    return summary
+
+
+def describe_result(summary: dict) -> str:
+    lines = [f"Trained {summary['step']} steps: train loss {summary['first_train_loss']:.4g} -> "
+             f"{summary['last_train_loss']:.4g}; padding {100 * summary['padding_fraction']:.1f}% of the batch tokens."]
+    if summary["best_checkpoints"]:
+        best = ", ".join(f"step {b['step']} (eval loss {b['eval_loss']:.4g})" for b in summary["best_checkpoints"])
+        lines.append(f"Best checkpoints kept: {best}. The adapter is the last step's.")
+    if summary["skipped_nonfinite_steps"]:
+        lines.append(f"Skipped {len(summary['skipped_nonfinite_steps'])} update(s) with NaN/infinite values "
+                     f"(steps {summary['skipped_nonfinite_steps']}).")
+    return "\n".join(lines)
+
+
+def non_finite_error(settings, parts: RunParts) -> UserError:
+    guard = parts.guard
+    streak = guard.skipped_steps[-guard.in_a_row:]
+    good = {s: p for s, p in resume.list_checkpoints(settings.checkpoints_dir).items() if s < streak[0]}
+    message = (f"Training stopped at step {parts.trainer.state.global_step}: the loss or the gradients were NaN or "
+               f"infinite {len(streak)} steps in a row (steps {streak[0]}-{streak[-1]}). ")
+    if not good:
+        return UserError(message + "No checkpoint was saved before that.",
+                         "Lower learning_rate (e.g. --set learning_rate=5e-5) and run finetune_gemma.bat --restart. "
+                         "If it happens again, check the dataset for very long or odd examples.")
+    return UserError(
+        message + f"The last good checkpoint is {good[max(good)]} (step {max(good)}).",
+        "Lower learning_rate (e.g. --set learning_rate=5e-5) and run finetune_gemma.bat --resume (the updates with "
+        "NaN were skipped, so the latest checkpoint still holds that step's weights), or --restart. If it happens "
+        "again, check the dataset for very long or odd examples.")
+
+
+def report_already_finished(settings, plan) -> int:
+    say(f"This training run already finished (latest checkpoint: {plan.checkpoint}).")
+    if (settings.adapter_dir / "adapter_model.safetensors").is_file():
+        say(f"The adapter is in {settings.adapter_dir}.")
+    else:
+        warn(f"{settings.adapter_dir} is missing; the latest checkpoint holds the same adapter: merge it with "
+             f'gemma-kit merge-lora --adapter "{plan.checkpoint}".')
+    say("To train again from the start, run finetune_gemma.bat --restart; to train further, raise max_steps or "
+        "num_epochs and run it with --resume.")
+    next_step("merge_lora.bat", "gemma-kit merge-lora")
+    return 0

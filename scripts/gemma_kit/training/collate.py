@@ -1,0 +1,205 @@
+"""From chat examples to training batches: chat-template rendering, assistant-only labels, length grouping.
+
+Each example is rendered with the tokenizer's own chat template, so training sees exactly the text LM Studio
+will send. The loss covers only what the model should learn to say: every assistant reply and the
+end-of-turn marker that closes it. System and user turns, the template's prompt-side tokens ("<bos>",
+"<start_of_turn>user\\n", "<start_of_turn>model\\n") and padding get the label -100, which the loss ignores.
+
+Where a reply starts and ends is found in characters, by rendering the conversation up to each reply (with the
+generation prompt) and up to its end; the tokenizer's offsets then say which tokens fall inside. That holds
+for any template that renders a conversation as a prefix of its continuation, which is checked.
+
+Batches: the Trainer's length-grouped sampler puts examples of similar length together; the collator pads
+each batch to its longest example and counts the padding, so the run can report how much was wasted.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gemma_kit.core.console import UserError, progress
+
+IGNORE_INDEX = -100
+ROLES = ("system", "user", "assistant")
+EVAL_MARK = "for_eval"   # set on evaluation examples so that the padding count covers training batches only
+
+
+@dataclass(frozen=True)
+class Conversation:
+    line: int                 # line number in the JSONL file (1-based), for messages to the user
+    messages: tuple           # ({"role": ..., "content": ...}, ...), ending with an assistant turn
+
+
+@dataclass
+class PreparedData:
+    examples: list[dict] = field(default_factory=list)   # {"input_ids": [...], "labels": [...]}
+    truncated: int = 0                                     # examples that lost their oldest turns to fit
+    dropped_lines: list[int] = field(default_factory=list)  # too long even with only the last exchange
+    trained_tokens: int = 0                                # tokens the loss covers
+
+    @property
+    def total_tokens(self) -> int:
+        return sum(len(e["input_ids"]) for e in self.examples)
+
+
+def problem_with_record(record) -> str | None:
+    """What is wrong with one JSONL record, in plain words; None if it is a usable example."""
+    if not isinstance(record, dict) or not isinstance(record.get("messages"), list):
+        return 'it has no "messages" list'
+    messages = record["messages"]
+    if not messages:
+        return '"messages" is empty'
+    for i, message in enumerate(messages, start=1):
+        if not isinstance(message, dict) or message.get("role") not in ROLES:
+            return f'message {i} has no role "system", "user" or "assistant"'
+        if not isinstance(message.get("content"), str):
+            return f'message {i} has no text "content"'
+    if messages[-1]["role"] != "assistant":
+        return "the last message is not an assistant reply, so there is nothing to learn from it"
+    return None
+
+
+def read_conversations(path: Path) -> list[Conversation]:
+    if not path.is_file():
+        raise UserError(f"{path} does not exist.",
+                        "Run prepare_dataset.bat first: it turns your chat exports into this file.")
+    conversations = []
+    with open(path, encoding="utf-8") as f:
+        for line_no, text in enumerate(f, start=1):
+            if not text.strip():
+                continue
+            try:
+                record = json.loads(text)
+            except json.JSONDecodeError as e:
+                raise UserError(f"{path}, line {line_no}: not valid JSON ({e.msg}, column {e.colno}).",
+                                "Run prepare_dataset.bat again, or fix or delete that line.") from e
+            problem = problem_with_record(record)
+            if problem:
+                raise UserError(f"{path}, line {line_no}: {problem}.",
+                                'Each line must be {"messages": [{"role": "user", "content": "..."}, '
+                                '{"role": "assistant", "content": "..."}]}. Run prepare_dataset.bat again, or fix '
+                                "or delete that line.")
+            conversations.append(Conversation(line_no, tuple(record["messages"])))
+    if not conversations:
+        raise UserError(f"{path} has no examples.",
+                        "Put chat exports into dataset/ and run prepare_dataset.bat again.")
+    return conversations
+
+
+def render(tokenizer, messages, add_generation_prompt: bool = False) -> str:
+    return tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=add_generation_prompt)
+
+
+def render_with_reply_spans(tokenizer, messages) -> tuple[str, list[tuple[int, int]]]:
+    """The rendered conversation and the character span [start, end) of each assistant reply in it.
+
+    A span covers the reply and its end-of-turn marker, not the newline the template puts after the marker
+    (the model stops at the marker, it never generates that newline)."""
+    text = render(tokenizer, messages)
+    spans = []
+    for i, message in enumerate(messages):
+        if message["role"] != "assistant":
+            continue
+        prompt = render(tokenizer, messages[:i], add_generation_prompt=True)
+        with_reply = render(tokenizer, messages[:i + 1])
+        if not (with_reply.startswith(prompt) and text.startswith(with_reply)):
+            raise RuntimeError("the chat template does not render a conversation as a prefix of its continuation; "
+                               "the assistant-only loss mask cannot be computed for it")
+        spans.append((len(prompt), len(with_reply.rstrip())))
+    return text, spans
+
+
+def tokenize_with_labels(tokenizer, messages) -> dict[str, list[int]]:
+    """input_ids of the rendered conversation and labels: the id on assistant tokens, -100 elsewhere."""
+    text, spans = render_with_reply_spans(tokenizer, messages)
+    # The template writes "<bos>" itself, so the tokenizer must not add a second one.
+    encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    ids = list(encoded["input_ids"])
+    labels = [token if any(start <= a and b <= end for start, end in spans) else IGNORE_INDEX
+              for token, (a, b) in zip(ids, encoded["offset_mapping"])]
+    return {"input_ids": ids, "labels": labels}
+
+
+def fit_to_length(tokenizer, messages, max_tokens: int) -> tuple[dict | None, int]:
+    """The example, with its oldest exchanges dropped until it fits; (None, n) if even the last one does not.
+
+    Returns how many user+assistant exchanges were dropped. A system message stays: it sets the persona."""
+    head = list(messages[:1]) if messages[0]["role"] == "system" else []
+    body = list(messages[len(head):])
+    dropped = 0
+    while True:
+        example = tokenize_with_labels(tokenizer, head + body)
+        if len(example["input_ids"]) <= max_tokens:
+            return example, dropped
+        if len(body) <= 2:
+            return None, dropped
+        body = body[2:]
+        dropped += 1
+
+
+def prepare_examples(tokenizer, conversations: list[Conversation], max_tokens: int, path: Path,
+                     for_eval: bool = False) -> PreparedData:
+    import jinja2
+
+    data = PreparedData()
+    label = "eval" if for_eval else "train"
+    for conversation in progress(conversations, total=len(conversations), desc=f"Preparing {label} examples",
+                                 unit="ex"):
+        try:
+            example, dropped = fit_to_length(tokenizer, conversation.messages, max_tokens)
+        except jinja2.TemplateError as e:
+            raise UserError(f"{path}, line {conversation.line}: the chat template refuses this conversation ({e}).",
+                            "Turns must alternate user / assistant (a system message may come first). Run "
+                            "prepare_dataset.bat again, or fix or delete that line.") from e
+        if example is None:
+            data.dropped_lines.append(conversation.line)
+            continue
+        data.truncated += dropped > 0
+        data.trained_tokens += sum(1 for t in example["labels"] if t != IGNORE_INDEX)
+        if for_eval:
+            example[EVAL_MARK] = True
+        data.examples.append(example)
+    return data
+
+
+def sample_prompt_ids(tokenizer, conversations: list[Conversation], count: int, max_tokens: int) -> list[list[int]]:
+    """Token ids of the first `count` eval conversations up to their last reply, ready for the model to answer
+    (fixed prompts, so replies can be compared from one evaluation to the next). Long ones keep their end."""
+    prompts = []
+    for conversation in conversations[:count]:
+        text = render(tokenizer, conversation.messages[:-1], add_generation_prompt=True)
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        prompts.append(list(ids[-max_tokens:]))
+    return prompts
+
+
+class PaddingCollator:
+    """Pads a batch on the right to its longest example; counts real and padding tokens of training batches."""
+
+    def __init__(self, pad_token_id: int):
+        self.pad_token_id = pad_token_id
+        self.real_tokens = 0
+        self.padding_tokens = 0
+
+    def __call__(self, features: list[dict]) -> dict:
+        import torch
+
+        longest = max(len(f["input_ids"]) for f in features)
+        input_ids, labels, mask = [], [], []
+        for f in features:
+            pad = longest - len(f["input_ids"])
+            input_ids.append(list(f["input_ids"]) + [self.pad_token_id] * pad)
+            labels.append(list(f["labels"]) + [IGNORE_INDEX] * pad)
+            mask.append([1] * len(f["input_ids"]) + [0] * pad)
+        if not any(f.get(EVAL_MARK) for f in features):
+            real = sum(len(f["input_ids"]) for f in features)
+            self.real_tokens += real
+            self.padding_tokens += longest * len(features) - real
+        return {"input_ids": torch.tensor(input_ids), "labels": torch.tensor(labels),
+                "attention_mask": torch.tensor(mask)}
+
+    @property
+    def padding_fraction(self) -> float:
+        total = self.real_tokens + self.padding_tokens
+        return self.padding_tokens / total if total else 0.0

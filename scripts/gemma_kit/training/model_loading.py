@@ -1,0 +1,143 @@
+"""Loading the Gemma 3n text model in 4-bit from the multimodal checkpoint, and adding the LoRA adapter.
+
+Only `Gemma3nForCausalLM` is built: the vision and audio towers of the checkpoint are never read into memory
+(`summarize_left_out` says what stayed on disk). The projections go to 4-bit NF4 with double quantisation; the
+layers named by `patches.keep_sensitive_layers_out_of_4bit` stay in `precision.weights_dtype`.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from gemma_kit.core.checkpoint import TensorInfo, text_config_of
+
+from . import patches
+from .device import Precision
+
+TEXT_PREFIX = "model.language_model."
+LEFT_OUT_GROUPS = (  # checkpoint prefix -> what the user reads
+    ("model.vision_tower.", "vision tower"),
+    ("model.audio_tower.", "audio tower"),
+    ("model.embed_vision.", "vision embedder"),
+    ("model.embed_audio.", "audio embedder"),
+)
+KV_SHARED_UNUSED = ("self_attn.k_proj.", "self_attn.v_proj.", "self_attn.k_norm.")
+
+
+def summarize_left_out(tensors: dict[str, TensorInfo], text_config: dict) -> dict[str, tuple[int, int]]:
+    """What of the checkpoint the text model does not load: {group: (tensors, parameters)}.
+
+    Besides the multimodal parts, the KV-shared layers' k/v/k_norm are stored but unused (those layers reuse an
+    earlier layer's keys and values; shared/FACTS.md)."""
+    first_shared = text_config["num_hidden_layers"] - text_config.get("num_kv_shared_layers", 0)
+    groups: dict[str, tuple[int, int]] = {}
+    for name, info in tensors.items():
+        group = next((label for prefix, label in LEFT_OUT_GROUPS if name.startswith(prefix)), None)
+        if group is None and is_unused_kv_shared_tensor(name, first_shared):
+            group = "unused k/v of the KV-shared layers"
+        if group is None and not name.startswith(TEXT_PREFIX):
+            group = "other non-text tensors"
+        if group:
+            count, params = groups.get(group, (0, 0))
+            numel = 1
+            for dim in info.shape:
+                numel *= dim
+            groups[group] = (count + 1, params + numel)
+    return groups
+
+
+def is_unused_kv_shared_tensor(name: str, first_shared_layer: int) -> bool:
+    if not name.startswith(TEXT_PREFIX + "layers."):
+        return False
+    layer_text, _, rest = name[len(TEXT_PREFIX + "layers."):].partition(".")
+    return layer_text.isdigit() and int(layer_text) >= first_shared_layer and rest.startswith(KV_SHARED_UNUSED)
+
+
+def describe_left_out(groups: dict[str, tuple[int, int]]) -> str:
+    if not groups:
+        return "Nothing of the checkpoint was left out."
+    parts = [f"{label} ({count} tensors, {params / 1e6:,.1f} M parameters)"
+             for label, (count, params) in groups.items()]
+    return "Left out of memory (not needed to train the text model): " + "; ".join(parts) + "."
+
+
+def load_text_config(config: dict):
+    """The text model's config from the multimodal config.json (its `text_config`)."""
+    from transformers import Gemma3nTextConfig
+
+    return Gemma3nTextConfig(**text_config_of(config))
+
+
+def quantization_config(precision: Precision, skip_names: list[str]):
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=getattr(torch, precision.compute_dtype),
+                              llm_int8_skip_modules=skip_names)
+
+
+@contextlib.contextmanager
+def quiet_transformers():
+    """transformers prints a table of the checkpoint's vision/audio keys as UNEXPECTED: true but alarming for a
+    non-expert, and `describe_left_out` says it plainly instead. Its loading bar stays unless bars are off."""
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    bars_off = bool(os.environ.get("GEMMA_KIT_NO_PROGRESS"))
+    if bars_off:
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars_off:
+            hf_logging.enable_progress_bar()
+
+
+def load_text_model(model_dir: Path, text_config, precision: Precision, device: str):
+    """4-bit Gemma3nForCausalLM on `device`, checked by the patches (module types, nothing left random)."""
+    import torch
+    from transformers import Gemma3nForCausalLM
+
+    skip_names = patches.keep_sensitive_layers_out_of_4bit(text_config)
+    with quiet_transformers():
+        model, info = Gemma3nForCausalLM.from_pretrained(
+            str(model_dir), config=text_config, quantization_config=quantization_config(precision, skip_names),
+            dtype=getattr(torch, precision.weights_dtype), device_map={"": device}, output_loading_info=True)
+    patches.check_text_model_only(model, list(info.get("missing_keys", [])))
+    patches.check_sensitive_layers_kept_out(model, skip_names)
+    patches.turn_off_kv_cache_for_training(model)
+    return model
+
+
+def add_lora(model, rank: int, alpha: int, dropout: float):
+    """LoRA on the language model's attention and MLP projections (the only ones in a text-only model).
+
+    Not `prepare_model_for_kbit_training`: it casts every non-4-bit weight to float32, which for Gemma 3n means
+    the 2.9 B-parameter embedding tables of E4B (+5.8 GB); peft keeps the adapter itself in float32 anyway."""
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(patches.LORA_TARGETS),
+                        bias="none", task_type="CAUSAL_LM")
+    return get_peft_model(model, config)
+
+
+def count_parameters(model) -> tuple[int, int]:
+    """(trainable, total); a 4-bit weight stores two values per byte, so its numel counts half."""
+    trainable = total = 0
+    for param in model.parameters():
+        n = param.numel() * (2 if param.__class__.__name__ == "Params4bit" else 1)
+        total += n
+        if param.requires_grad:
+            trainable += n
+    return trainable, total
+
+
+def describe_lora(model, rank: int, alpha: int) -> str:
+    trainable, total = count_parameters(model)
+    return (f"LoRA rank {rank}, alpha {alpha} on {', '.join(patches.LORA_TARGETS)}: {trainable:,} trainable "
+            f"parameters of {total:,} ({100 * trainable / total:.2f}%).")
+

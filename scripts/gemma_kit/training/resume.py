@@ -1,0 +1,140 @@
+"""What a training run is (settings, data, base model), recorded beside its checkpoints and compared on resume.
+
+Running finetune again picks up the latest checkpoint by itself when nothing changed. If the dataset, the base
+model or a training setting changed since, continuing would quietly mix two different runs, so the user has to
+say which they want: `--resume` (continue with the new values) or `--restart` (start over). A change that a
+checkpoint cannot continue with at all (another base model, another LoRA rank) allows only `--restart`.
+The Trainer's checkpoints hold the rest of the state: adapter, optimizer, scheduler, RNG and data position.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gemma_kit.core.console import UserError
+from gemma_kit.core.paths import atomic_file
+
+RUN_STATE_FILE = "run_state.json"
+CHECKPOINT_PREFIX = "checkpoint-"
+TRAINER_STATE_FILE = "trainer_state.json"   # the Trainer writes it last: a checkpoint without it is incomplete
+
+# Settings that change what the run computes. Paths and dataset-preparation keys are not here: what they
+# change shows up in the data fingerprints.
+TRAINING_SETTINGS = ("preset", "lora_rank", "lora_alpha", "lora_dropout", "gradient_accumulation_steps", "num_epochs",
+                     "max_seq_length", "batch_size", "learning_rate", "warmup_ratio", "weight_decay", "max_grad_norm",
+                     "eval_steps", "max_steps", "keep_best_checkpoints", "seed")
+# What a checkpoint cannot continue with, even with --resume.
+CANNOT_CONTINUE = {"lora_rank": "the adapter has another size", "base_model": "the adapter belongs to another model"}
+PLAIN_NAMES = {"train_data": "the training data (data/train_dataset.jsonl)",
+               "eval_data": "the evaluation data (data/eval_dataset.jsonl)", "base_model": "the base model"}
+
+
+@dataclass(frozen=True)
+class Change:
+    key: str
+    old: object
+    new: object
+
+    @property
+    def can_continue(self) -> bool:
+        return self.key not in CANNOT_CONTINUE
+
+    def describe(self) -> str:
+        name = PLAIN_NAMES.get(self.key, self.key)
+        if self.key in PLAIN_NAMES:
+            return f"{name} changed"
+        return f"{name}: {self.old!r} -> {self.new!r}"
+
+
+@dataclass(frozen=True)
+class StartPlan:
+    action: str                    # "fresh", "resume" or "finished"
+    checkpoint: Path | None = None
+    run_name: str = ""
+    changes: tuple[Change, ...] = field(default_factory=tuple)
+
+
+def file_fingerprint(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def describe_run(settings, train_file: Path, eval_file: Path, base_fingerprint: str, run_name: str) -> dict:
+    return {"run_name": run_name,
+            "settings": {key: getattr(settings, key) for key in TRAINING_SETTINGS},
+            "train_data": file_fingerprint(train_file), "eval_data": file_fingerprint(eval_file),
+            "base_model": base_fingerprint, "finished_step": None}
+
+
+def compare_runs(recorded: dict, current: dict) -> list[Change]:
+    changes = [Change(key, recorded.get("settings", {}).get(key), value)
+               for key, value in current["settings"].items() if recorded.get("settings", {}).get(key) != value]
+    changes += [Change(key, recorded.get(key), current[key]) for key in ("base_model", "train_data", "eval_data")
+                if recorded.get(key) != current[key]]
+    return changes
+
+
+def list_checkpoints(folder: Path) -> dict[int, Path]:
+    """Complete checkpoints by step. One without trainer_state.json was cut short while saving: skipped."""
+    found = {}
+    if folder.is_dir():
+        for path in folder.glob(CHECKPOINT_PREFIX + "*"):
+            step_text = path.name[len(CHECKPOINT_PREFIX):]
+            if step_text.isdigit() and (path / TRAINER_STATE_FILE).is_file():
+                found[int(step_text)] = path
+    return found
+
+
+def latest_checkpoint(folder: Path) -> Path | None:
+    found = list_checkpoints(folder)
+    return found[max(found)] if found else None
+
+
+def plan_start(recorded: dict | None, current: dict, latest: Path | None, restart: bool, resume: bool) -> StartPlan:
+    """Fresh start, resume or "already finished"; a UserError when the user has to choose."""
+    if restart or latest is None:
+        return StartPlan("fresh", run_name=current["run_name"])
+    if recorded is None:
+        if not resume:
+            raise UserError(f"{latest.parent} holds checkpoints but no record ({RUN_STATE_FILE}) of the settings "
+                            "and data they were trained with.",
+                            "Run finetune_gemma.bat --resume to continue from the latest one anyway, or --restart "
+                            "to start over (the old checkpoints are deleted).")
+        return StartPlan("resume", latest, current["run_name"])
+    changes = tuple(compare_runs(recorded, current))
+    blocking = [c for c in changes if not c.can_continue]
+    if blocking:
+        raise UserError("The checkpoints in " + str(latest.parent) + " cannot continue with this run: " +
+                        "; ".join(f"{c.describe()} ({CANNOT_CONTINUE[c.key]})" for c in blocking) + ".",
+                        "Run finetune_gemma.bat --restart to train a new adapter from the start (the old "
+                        "checkpoints are deleted), or change the setting back.")
+    if changes and not resume:
+        raise UserError("Since the last training run in " + str(latest.parent) + " these changed: " +
+                        "; ".join(c.describe() for c in changes) + ".",
+                        "Run finetune_gemma.bat --resume to continue from " + latest.name + " with the new values, "
+                        "or --restart to start over (the old checkpoints are deleted).")
+    run_name = recorded.get("run_name") or current["run_name"]
+    if recorded.get("finished_step") is not None and not changes:
+        return StartPlan("finished", latest, run_name)
+    return StartPlan("resume", latest, run_name, changes)
+
+
+def read_run_state(checkpoints_dir: Path) -> dict | None:
+    path = checkpoints_dir / RUN_STATE_FILE
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise UserError(f"{path} is damaged (invalid JSON at line {e.lineno}).",
+                        "Delete it and run finetune_gemma.bat --resume, or start over with --restart.") from e
+
+
+def write_run_state(checkpoints_dir: Path, state: dict) -> None:
+    with atomic_file(checkpoints_dir / RUN_STATE_FILE) as tmp:
+        tmp.write_text(json.dumps(state, indent=2), encoding="utf-8")
