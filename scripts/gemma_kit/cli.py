@@ -78,6 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run_step(name: str, settings, **options) -> int:
+    """Run another step with the same settings object, as if called with no flags (e.g. finetune's follow-up
+    merge and convert); UserErrors propagate to the caller's `main`."""
+    step = STEPS_BY_NAME[name]
+    module = step_module(step)
+    parser = argparse.ArgumentParser(add_help=False)
+    module.add_arguments(parser)
+    args = parser.parse_args([])
+    for key, value in options.items():
+        setattr(args, key, value)
+    return int(module.run(settings, args) or 0)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:

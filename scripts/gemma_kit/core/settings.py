@@ -73,6 +73,11 @@ class Settings:
     eval_steps: int = 50
     max_steps: int = -1
     keep_best_checkpoints: int = 2
+    after_training: Literal["ask", "merge_and_convert", "stop"] = "ask"
+
+    # [report]
+    report_examples: int = 12
+    report_max_new_tokens: int = 80
 
     # [gguf]
     gguf_type: Literal["q8_0", "f16", "bf16", "f32"] = "q8_0"

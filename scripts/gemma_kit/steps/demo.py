@@ -21,7 +21,7 @@ DEMO_SAMPLE = "sample_telegram.json"
 # Small enough for a CPU: a few optimizer steps, short sequences (the tiny model learns nothing useful anyway).
 DEMO_SETTINGS = ["data_mode=instruct", "max_steps=12", "eval_steps=6", "gradient_accumulation_steps=2",
                  "batch_size=2", "max_seq_length=192", "lora_rank=4", "lora_alpha=8", "gguf_type=q8_0",
-                 "telegram_owner=user111"]
+                 "telegram_owner=user111", "after_training=stop"]
 
 
 def add_arguments(parser) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from gemma_kit.core.checkpoint import (checkpoint_fingerprint, check_is_gemma3n, index_tensors, read_config,
                                        write_base_model_record)
-from gemma_kit.core.console import UserError, next_step, say, warn
+from gemma_kit.core.console import UserError, ask_choice, next_step, say, warn
 from gemma_kit.core.paths import atomic_file, atomic_folder
 from gemma_kit.core.settings import replace
 from gemma_kit.training import collate, resume   # light: torch and transformers are imported where used
@@ -338,8 +338,28 @@ def report(settings, parts: RunParts, model, tokenizer, base_dir: Path, train_da
     say(describe_result(summary))
     say(f"Wrote the LoRA adapter to {settings.adapter_dir}{os.sep} and the summary to "
         f"{summary_path(settings)}.")
-    next_step("merge_lora.bat", "gemma-kit merge-lora")
-    return 0
+    return follow_up(settings)
+
+
+def follow_up(settings) -> int:
+    """One click from data to GGUF (as the original kit did): merge and convert right after training, unless
+    the settings say to stop. The separate .bat files stay for re-running one step."""
+    from gemma_kit.cli import run_step
+
+    if settings.after_training == "stop":
+        next_step("merge_lora.bat", "gemma-kit merge-lora")
+        return 0
+    if settings.after_training == "ask":
+        answer = ask_choice("Training finished. Merge the adapter and convert to GGUF now?", ["yes", "no"], "yes")
+        if answer != "yes":
+            next_step("merge_lora.bat", "gemma-kit merge-lora")
+            return 0
+    say("\n===== merge-lora =====")
+    code = run_step("merge-lora", settings)
+    if code != 0:
+        return code
+    say("\n===== convert-gguf =====")
+    return run_step("convert-gguf", settings)
 
 
 def save_adapter(model, tokenizer, settings, base_dir: Path) -> None:
