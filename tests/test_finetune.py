@@ -31,7 +31,8 @@ TRAIN_PAIRS = [("What is your name?", "My name is Gemma Kit."), ("Where do you l
                ("What do you drink?", "I drink tea with milk."), ("When do we meet?", "We meet at six o'clock.")]
 EVAL_PAIRS = [(q, TRAIN_PAIRS[(i + 1) % 4][1]) for i, (q, _) in enumerate(TRAIN_PAIRS[:3])]
 COMMON = ["--set", "max_seq_length=64", "--set", "batch_size=2", "--set", "gradient_accumulation_steps=1",
-          "--set", "lora_dropout=0.0", "--set", "learning_rate=5e-3", "--set", "after_training=stop"]
+          "--set", "lora_dropout=0.0", "--set", "learning_rate=5e-3", "--set", "after_training=stop",
+          "--set", "report_examples=0"]
 
 
 @pytest.fixture(scope="module", autouse=True)

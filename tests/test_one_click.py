@@ -14,21 +14,23 @@ def write_tiny_dataset(root):
         (data / name).write_text(json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def finetune(root, model_dir, after):
+def finetune(root, model_dir, after, report_examples=0):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the tiny model gains nothing from threads on a busy 2-core machine
     try:
         return main(["--root", str(root), "finetune", "--max-steps", "2", "--set", f"model_path={model_dir}",
                      "--set", "max_seq_length=64", "--set", "gradient_accumulation_steps=1",
-                     "--set", f"after_training={after}", "--set", "eval_steps=2"])
+                     "--set", f"after_training={after}", "--set", "eval_steps=2",
+                     "--set", f"report_examples={report_examples}", "--set", "report_max_new_tokens=8"])
     finally:
         torch.set_num_threads(threads)
 
 
 def test_training_then_merge_and_convert_without_asking(tiny_model_dir, tmp_path, capsys):
     write_tiny_dataset(tmp_path)
-    assert finetune(tmp_path, tiny_model_dir, "merge_and_convert") == 0
+    assert finetune(tmp_path, tiny_model_dir, "merge_and_convert", report_examples=1) == 0
     out = capsys.readouterr().out
+    assert "===== report: before / after =====" in out and (tmp_path / "output" / "report.html").exists()
     assert "===== merge-lora =====" in out and "===== convert-gguf =====" in out
     assert (tmp_path / "output" / "merged_model" / "config.json").exists()
     assert (tmp_path / "output" / "finetuned_gemma.gguf").stat().st_size > 1_000_000

@@ -22,6 +22,7 @@ STEP_BATS = {
     "merge_lora.bat": ("merge-lora", "", "Merge the LoRA adapter into the model", "Слияние LoRA-адаптера с моделью"),
     "convert_to_gguf.bat": ("convert-gguf", "", "Convert to GGUF for LM Studio", "Конвертация в GGUF для LM Studio"),
     "convert_only.bat": ("convert-gguf", "", "Re-run only the GGUF conversion", "Только конвертация в GGUF"),
+    "make_report.bat": ("report", "", "Before/after report", "Отчёт: до и после обучения"),
     "install_to_lmstudio.bat": ("install-lmstudio", "", "Hand the model to LM Studio", "Передать модель в LM Studio"),
     "check_tensorboard_runs.bat": ("tensorboard", "", "Show training curves (TensorBoard)",
                                    "Графики обучения (TensorBoard)"),

@@ -32,6 +32,8 @@ STEPS = [
     Step("finetune", "finetune", "finetune_gemma.bat", "train a LoRA adapter (QLoRA, resumable)"),
     Step("merge-lora", "merge_lora", "merge_lora.bat", "add the adapter into the base model -> output/merged_model/"),
     Step("convert-gguf", "convert_gguf", "convert_to_gguf.bat", "write output/finetuned_gemma.gguf for LM Studio"),
+    Step("report", "report", "make_report.bat",
+         "before/after replies on held-out dialogs -> output/report.html"),
     Step("install-lmstudio", "install_lmstudio", "install_to_lmstudio.bat",
          "put the .gguf into LM Studio's models folder (and write an Ollama Modelfile)"),
     Step("tensorboard", "tensorboard", "check_tensorboard_runs.bat", "show training curves in the browser"),

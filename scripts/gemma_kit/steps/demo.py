@@ -21,7 +21,8 @@ DEMO_SAMPLE = "sample_telegram.json"
 # Small enough for a CPU: a few optimizer steps, short sequences (the tiny model learns nothing useful anyway).
 DEMO_SETTINGS = ["data_mode=instruct", "max_steps=12", "eval_steps=6", "gradient_accumulation_steps=2",
                  "batch_size=2", "max_seq_length=192", "lora_rank=4", "lora_alpha=8", "gguf_type=q8_0",
-                 "telegram_owner=user111", "after_training=stop"]
+                 "telegram_owner=user111", "after_training=stop",
+                 "report_examples=4", "report_max_new_tokens=24"]
 
 
 def add_arguments(parser) -> None:
@@ -65,7 +66,7 @@ def run(settings: Settings, args) -> int:
     folder = demo_folder(settings, args)
     model_dir = prepare_inputs(folder, getattr(args, "keep", False))
     common = step_arguments(settings.root, folder, model_dir)
-    for step in ("prepare-dataset", "finetune", "merge-lora", "convert-gguf"):
+    for step in ("prepare-dataset", "finetune", "merge-lora", "convert-gguf"):  # finetune writes the report
         say(f"\n===== demo: {step} =====")
         code = run_step(common + [step])
         if code != 0:
@@ -73,5 +74,6 @@ def run(settings: Settings, args) -> int:
                             "Fix what it says, or run `gemma-kit doctor` to check this computer.")
     gguf = folder / "finetuned_gemma.gguf"
     say(f"\nDemo finished in {time.monotonic() - started:.0f} s. The GGUF is at {gguf}")
+    say(f"The before/after report is at {folder / 'report.html'}; the GGUF self-check verdict is printed above.")
     say("Next: put your own chat exports into dataset/ and run prepare_dataset.bat")
     return 0

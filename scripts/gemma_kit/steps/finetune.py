@@ -346,6 +346,12 @@ def follow_up(settings) -> int:
     the settings say to stop. The separate .bat files stay for re-running one step."""
     from gemma_kit.cli import run_step
 
+    if settings.report_examples > 0:
+        say("\n===== report: before / after =====")
+        try:
+            run_step("report", settings)
+        except UserError as e:  # the adapter is saved; a failed report must not block merging
+            warn(f"the before/after report failed: {e.message} (make_report.bat retries it)")
     if settings.after_training == "stop":
         next_step("merge_lora.bat", "gemma-kit merge-lora")
         return 0
