@@ -98,3 +98,15 @@ def test_missing_shard_is_named(tiny_model_dir, tmp_path):
     (copy / "model-00002-of-00002.safetensors").unlink()
     problems = find_checkpoint_problems(copy)
     assert len(problems) == 1 and "model-00002-of-00002.safetensors" in problems[0]
+
+
+def test_a_truncated_shard_is_named_with_its_sizes(tiny_model_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_model_dir, copy)
+    shard = copy / "model-00002-of-00002.safetensors"
+    with open(shard, "r+b") as f:
+        f.truncate(shard.stat().st_size - 1000)
+    problems = find_checkpoint_problems(copy)
+    assert len(problems) == 1 and "model-00002-of-00002.safetensors is cut short" in problems[0]

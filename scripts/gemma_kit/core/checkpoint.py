@@ -101,6 +101,11 @@ def index_tensors(folder: Path) -> dict[str, TensorInfo]:
     tensors: dict[str, TensorInfo] = {}
     for path in shard_files(folder):
         header, data_start = read_safetensors_header(path)
+        data_end = data_start + max((meta["data_offsets"][1] for meta in header.values()), default=0)
+        if path.stat().st_size < data_end:
+            raise UserError(f"{path} is cut short: {path.stat().st_size:,} bytes of the {data_end:,} its header "
+                            "lists (an interrupted download or copy).",
+                            "Run download_model.bat again (it fetches what is missing), or copy the file again.")
         for name, meta in header.items():
             begin, end = meta["data_offsets"]
             tensors[name] = TensorInfo(name, meta["dtype"], tuple(meta["shape"]), path, data_start + begin, end - begin)
