@@ -193,11 +193,19 @@ h1{font-size:1.6rem} h2{font-size:1.1rem;margin-top:2rem}
 .fact b{display:block;font-size:1.2rem}
 .sample{background:#fff;border:1px solid #ddd;border-radius:8px;padding:1rem;margin:1rem 0}
 .context{color:#444;white-space:pre-wrap;border-left:3px solid #bbb;padding-left:.6rem}
-.cols{display:grid;grid-template-columns:1fr 1fr 1fr;gap:.8rem;margin-top:.8rem}
-.cols div{white-space:pre-wrap;border-radius:6px;padding:.6rem}
+.cols{display:grid;grid-template-columns:repeat(3,minmax(0,1fr));gap:.8rem;margin-top:.8rem}
+.cols div{white-space:pre-wrap;overflow-wrap:anywhere;border-radius:6px;padding:.6rem}
+.empty{color:#999;font-style:italic}
 .actual{background:#eef6ee}.base{background:#f3f3f3}.tuned{background:#eaf1fb}
 .label{font-size:.8rem;color:#666;display:block;margin-bottom:.3rem}
 """
+
+
+SPEAKERS = {"user": "them / собеседник", "assistant": "you / вы", "system": "system / система"}
+
+
+def reply_html(text: str) -> str:
+    return html.escape(text) if text.strip() else '<span class="empty">(empty reply / пустой ответ)</span>'
 
 
 def render_page(samples: list[Sample], facts: dict) -> str:
@@ -218,14 +226,14 @@ def render_page(samples: list[Sample], facts: dict) -> str:
     facts_html = "".join(f'<div class="fact">{e(k)}<b>{e(v)}</b></div>' for k, v in fact_cells)
     blocks = []
     for n, s in enumerate(samples, start=1):
-        context = "\n".join(f"{'you' if m['role'] == 'assistant' else m['role']}: {m['content']}" for m in s.context)
+        context = "\n".join(f"{SPEAKERS.get(m['role'], m['role'])}: {m['content']}" for m in s.context)
         blocks.append(
             f'<div class="sample"><h2>#{n} (eval_dataset.jsonl, line {s.line})</h2>'
             f'<span class="label">Conversation / Диалог</span><div class="context">{e(context)}</div>'
             f'<div class="cols"><div class="actual"><span class="label">What you actually wrote / Что написали вы'
             f'</span>{e(s.actual)}</div><div class="base"><span class="label">Base model / Базовая модель</span>'
-            f'{e(s.base)}</div><div class="tuned"><span class="label">Fine-tuned / После дообучения</span>'
-            f'{e(s.tuned)}</div></div></div>')
+            f'{reply_html(s.base)}</div><div class="tuned"><span class="label">Fine-tuned / После дообучения</span>'
+            f'{reply_html(s.tuned)}</div></div></div>')
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Gemma 3n fine-tuning report'
             f'</title><style>{PAGE_STYLE}</style></head><body>'
             f'<h1>Before / after: does it talk like you? / До и после: говорит ли модель как вы?</h1>'
