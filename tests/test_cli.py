@@ -45,3 +45,16 @@ def test_building_the_parser_imports_no_torch_transformers_or_peft():
             "print(sorted(m for m in ('torch', 'transformers', 'peft') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_output_in_a_windows_code_page_does_not_crash_on_emoji(tmp_path):
+    dataset = tmp_path / "dataset"
+    dataset.mkdir()
+    pairs = [{"instruction": f"Привет {i} 😎", "output": f"Ответ {i} 😎"} for i in range(6)]
+    import json
+
+    (dataset / "pairs.json").write_text(json.dumps(pairs, ensure_ascii=False), encoding="utf-8")
+    env = {**__import__("os").environ, "PYTHONIOENCODING": "cp1251"}
+    result = subprocess.run([sys.executable, "-m", "gemma_kit", "--root", str(tmp_path), "prepare-dataset",
+                             "--mode", "instruct"], capture_output=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr.decode("cp1251", "replace")

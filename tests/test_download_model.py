@@ -119,3 +119,16 @@ def test_an_unknown_error_stays_loud():
                                          ("config.json", True), ("README.md", False), ("onnx/model.onnx", False)])
 def test_only_pipeline_files_are_downloaded(name, needed):
     assert is_needed_file(name) is needed
+
+
+def test_a_model_chosen_here_is_saved_for_the_other_steps(tiny_model_dir, tmp_path, capsys, monkeypatch):
+    (tmp_path / "settings.toml").write_text('[model]\nmodel = "E4B"   # comment kept\n', encoding="utf-8")
+    dest = tmp_path / "models" / "gemma-3n-E2B-it"
+    shutil.copytree(tiny_model_dir, dest)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert main(["--root", str(tmp_path), "download-model", "--model", "E2B"]) == 0
+    assert (tmp_path / "settings.toml").read_text() == '[model]\nmodel = "E2B"   # comment kept\n'
+    assert 'Saved your choice' in capsys.readouterr().out
+    from gemma_kit.core.settings import load_settings
+
+    assert load_settings(tmp_path).model_dir == dest

@@ -718,3 +718,24 @@ def test_demo_sample_is_a_small_realistic_telegram_export():
     assert len(conversations) >= 2
     assert "Alex (user111)" in notes[0]
     assert counter.count_of("Telegram service message (joined, pinned, call...)") >= 2
+
+
+def test_a_record_whose_messages_are_not_a_list_is_counted_not_a_crash(tmp_path, capsys):
+    dataset = tmp_path / "dataset"
+    dataset.mkdir()
+    lines = [json.dumps({"messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"a{i}"}]})
+             for i in range(4)] + [json.dumps({"messages": 7})]
+    (dataset / "chat.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["--root", str(tmp_path), "prepare-dataset", "--mode", "instruct"]) == 0
+    report = json.loads((tmp_path / "data" / "dataset_report.json").read_text(encoding="utf-8"))
+    assert "record in an unknown shape" in json.dumps(report, ensure_ascii=False)
+
+
+def test_a_file_in_an_old_windows_encoding_gets_an_encoding_hint(tmp_path, capsys):
+    dataset = tmp_path / "dataset"
+    dataset.mkdir()
+    text = json.dumps([{"instruction": "Привет", "output": "Здравствуй"}], ensure_ascii=False)
+    (dataset / "alpaca.json").write_bytes(("\n" + text).encode("cp1251"))
+    assert main(["--root", str(tmp_path), "prepare-dataset", "--mode", "instruct"]) == 1
+    err = capsys.readouterr().err
+    assert "not saved as UTF-8 text" in err and "around line 2" in err

@@ -96,3 +96,37 @@ def test_settings_are_saved_as_json_next_to_outputs(tmp_path):
     saved = json.loads((tmp_path / "out" / "settings.json").read_text())
     assert saved["lora_rank"] == 8 and "root" not in saved
     assert isinstance(Settings(), Settings)
+
+
+def test_values_out_of_range_are_named_with_what_is_allowed(tmp_path):
+    write_settings(tmp_path, "[dataset]\neval_fraction = 1.5\nwindow_size = 0\n[training]\nlora_rank = 0\n")
+    with pytest.raises(UserError) as e:
+        load_settings(tmp_path)
+    assert "'eval_fraction' must be above 0 and below 0.5, e.g. 0.05, not 1.5" in e.value.message
+    assert "'window_size' must be 2 or more, not 0" in e.value.message
+    assert "'lora_rank' must be a whole number of 1 or more, not 0" in e.value.message
+
+
+def test_windows_paths_work_in_single_quotes_and_on_the_command_line(tmp_path):
+    write_settings(tmp_path, "model_path = 'D:\\models\\gemma-3n-E4B-it'\n")
+    assert load_settings(tmp_path).model_path == "D:\\models\\gemma-3n-E4B-it"
+    s = load_settings(tmp_path, cli_pairs=['model_path="D:\\models\\gemma"'])
+    assert s.model_path == "D:\\models\\gemma"
+
+
+def test_backslashes_in_double_quotes_get_a_hint_about_single_quotes(tmp_path):
+    write_settings(tmp_path, 'model_path = "D:\\models\\gemma"\n')
+    with pytest.raises(UserError) as e:
+        load_settings(tmp_path)
+    assert "Windows paths need single quotes" in e.value.hint
+
+
+def test_a_byte_order_mark_from_notepad_is_accepted(tmp_path):
+    (tmp_path / "settings.toml").write_bytes('\ufeffmodel = "E2B"\n'.encode("utf-8"))
+    assert load_settings(tmp_path).model == "E2B"
+
+
+def test_an_explicit_settings_file_that_does_not_exist_is_an_error(tmp_path):
+    with pytest.raises(UserError) as e:
+        load_settings(tmp_path, tmp_path / "nope.toml")
+    assert "nope.toml does not exist" in e.value.message

@@ -93,7 +93,16 @@ def run_step(name: str, settings, **options) -> int:
     return int(module.run(settings, args) or 0)
 
 
+def make_output_safe() -> None:
+    """`finetune_gemma.bat > log.txt` on Windows writes in the ANSI code page (cp1251...): a chat's emoji must
+    not crash a step hours in. Unencodable characters become '?' instead."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+
+
 def main(argv: list[str] | None = None) -> int:
+    make_output_safe()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -28,12 +28,6 @@ def find_project_root(explicit: str | os.PathLike | None = None) -> Path:
     return Path.cwd().resolve()
 
 
-def resolve(root: Path, path: str | os.PathLike) -> Path:
-    """A user-given path: absolute stays, relative is taken from the project root (not the cwd)."""
-    p = Path(path).expanduser()
-    return p if p.is_absolute() else (root / p)
-
-
 def check_free_space(folder: Path, needed_bytes: int, what: str) -> None:
     """Refuse before writing rather than die half-way with a full disk."""
     probe = folder
@@ -69,7 +63,10 @@ def atomic_file(dest: Path) -> Iterator[Path]:
 
 @contextmanager
 def atomic_folder(dest: Path) -> Iterator[Path]:
-    """Build a folder under a temporary name and rename it onto `dest` at the end (old one replaced)."""
+    """Build a folder under a temporary name and rename it onto `dest` at the end (old one replaced).
+
+    If a rename fails (on Windows: Explorer, an antivirus or LM Studio holding a file), the old folder is put
+    back and a UserError says why: at no point are both the old and the new result gone."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".partial")
     if tmp.exists():
@@ -77,15 +74,19 @@ def atomic_folder(dest: Path) -> Iterator[Path]:
     tmp.mkdir()
     try:
         yield tmp
-        if dest.exists():
-            old = dest.with_name(dest.name + ".old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(dest, old)
-            os.replace(tmp, dest)
+        if not dest.exists():
+            replace_or_explain(tmp, dest)
+            return
+        old = dest.with_name(dest.name + ".old")
+        if old.exists():
             shutil.rmtree(old)
-        else:
-            os.replace(tmp, dest)
+        replace_or_explain(dest, old)
+        try:
+            replace_or_explain(tmp, dest)
+        except UserError:
+            os.replace(old, dest)  # the previous result stays usable
+            raise
+        shutil.rmtree(old, ignore_errors=True)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
@@ -95,8 +96,9 @@ def replace_or_explain(src: Path, dest: Path) -> None:
     try:
         os.replace(src, dest)
     except PermissionError as e:
-        # On Windows a file held open by another program (LM Studio) cannot be replaced.
+        # On Windows a file or folder held open by another program (LM Studio, Explorer) cannot be replaced.
         raise UserError(
             f"Could not replace {dest}: another program is using it.",
-            "Close the program that has it open (for example LM Studio), then run this step again.",
+            "Close the program or Explorer window that has it open (for example LM Studio), then run this step "
+            "again.",
         ) from e

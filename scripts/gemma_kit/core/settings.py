@@ -74,6 +74,8 @@ class Settings:
     max_steps: int = -1
     keep_best_checkpoints: int = 2
     after_training: Literal["ask", "merge_and_convert", "stop"] = "ask"
+    per_layer_table_on_gpu: Literal["auto", "yes", "no"] = "auto"
+    chunked_loss: bool = True
 
     # [report]
     report_examples: int = 12
@@ -142,6 +144,32 @@ class Settings:
 
 
 SETTING_NAMES = tuple(f.name for f in fields(Settings) if f.name != "root")
+
+# Values every step would otherwise reject with a traceback, or quietly misread (eval_fraction 1.5 puts
+# everything into evaluation): key -> (check, what is allowed, in the user's words).
+VALUE_RULES = {
+    "min_dialog_messages": (lambda v: v >= 2, "2 or more (a message and its reply)"),
+    "max_message_length": (lambda v: v >= 0, "0 (no limit) or more"),
+    "max_dialog_length": (lambda v: v == 0 or v >= 2, "0 (no cutting) or 2 or more"),
+    "window_size": (lambda v: v >= 2, "2 or more"),
+    "eval_fraction": (lambda v: 0 < v < 0.5, "above 0 and below 0.5, e.g. 0.05"),
+    "lora_rank": (lambda v: v >= 1, "a whole number of 1 or more"),
+    "lora_alpha": (lambda v: v >= 1, "a whole number of 1 or more"),
+    "lora_dropout": (lambda v: 0 <= v < 1, "from 0 up to (not including) 1"),
+    "batch_size": (lambda v: v >= 1, "1 or more"),
+    "gradient_accumulation_steps": (lambda v: v >= 1, "1 or more"),
+    "num_epochs": (lambda v: v >= 1, "1 or more"),
+    "max_seq_length": (lambda v: v >= 32, "32 or more"),
+    "learning_rate": (lambda v: 0 < v < 1, "above 0 and below 1, e.g. 0.0002"),
+    "warmup_ratio": (lambda v: 0 <= v < 1, "from 0 up to (not including) 1, e.g. 0.03"),
+    "weight_decay": (lambda v: v >= 0, "0 or more"),
+    "max_grad_norm": (lambda v: v >= 0, "0 (no clipping) or more"),
+    "eval_steps": (lambda v: v >= 1, "1 or more"),
+    "max_steps": (lambda v: v == -1 or v >= 1, "-1 (use num_epochs) or 1 or more"),
+    "keep_best_checkpoints": (lambda v: v >= 0, "0 or more"),
+    "report_examples": (lambda v: v >= 0, "0 (no report) or more"),
+    "report_max_new_tokens": (lambda v: v >= 1, "1 or more"),
+}
 _TYPE_HINTS = typing.get_type_hints(Settings)
 
 
@@ -181,7 +209,8 @@ def _parse_cli_value(name: str, text: str) -> Any:
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
-        return text  # a bare word like E2B or quick
+        # A bare word (E2B, quick) or a Windows path with backslashes, quoted or not: the text itself.
+        return text[1:-1] if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'" else text
 
 
 def flatten_toml(data: dict[str, Any]) -> dict[str, Any]:
@@ -197,15 +226,21 @@ def flatten_toml(data: dict[str, Any]) -> dict[str, Any]:
 def load_settings(root: Path, settings_file: Path | None = None, overrides: dict[str, Any] | None = None,
                   cli_pairs: list[str] | None = None) -> Settings:
     """Build the effective settings; every problem (file, key, value) is reported at once."""
+    if settings_file is not None and not settings_file.exists():
+        raise UserError(f"The settings file {settings_file} does not exist.",
+                        "Check the --settings path, or leave --settings out to use settings.toml.")
     settings_file = settings_file or root / "settings.toml"
     problems: list[str] = []
     from_file: dict[str, Any] = {}
     if settings_file.exists():
         try:
-            from_file = flatten_toml(tomllib.loads(settings_file.read_text(encoding="utf-8")))
+            # utf-8-sig: Windows Notepad may save the file with a byte-order mark.
+            from_file = flatten_toml(tomllib.loads(settings_file.read_text(encoding="utf-8-sig")))
         except tomllib.TOMLDecodeError as e:
             raise UserError(f"{settings_file} is not valid TOML: {e}",
-                            "Fix the line it names (text values need \"quotes\"), or restore the file from git.") from e
+                            "Fix the line it names: text values need \"quotes\", and Windows paths need single "
+                            "quotes (model_path = 'D:\\models\\gemma-3n-E4B-it'). Or restore the file from "
+                            "the kit's download.") from e
     from_cli: dict[str, Any] = dict(overrides or {})
     for pair in cli_pairs or []:
         if "=" not in pair:
@@ -223,6 +258,8 @@ def load_settings(root: Path, settings_file: Path | None = None, overrides: dict
                 problems.append(f"{source}: unknown setting '{key}'{suggestion}")
                 continue
             converted, problem = _check_value(key, value, source)
+            if not problem and key in VALUE_RULES and not VALUE_RULES[key][0](converted):
+                problem = f"{source}: '{key}' must be {VALUE_RULES[key][1]}, not {converted!r}"
             if problem:
                 problems.append(problem)
             else:

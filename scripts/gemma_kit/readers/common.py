@@ -262,7 +262,9 @@ def locate_json_error(path: Path, error: Exception, bytes_read: int) -> InvalidJ
         except json.JSONDecodeError as e:
             return InvalidJson(e.lineno, e.colno, e.msg)
         except UnicodeDecodeError as e:
-            return InvalidJson(None, None, f"not UTF-8 text at byte {e.start}")
+            line = path.read_bytes()[:e.start].count(b"\n") + 1
+            return InvalidJson(line, None, "the file is not saved as UTF-8 text (an old Windows encoding such as "
+                                           "cp1251?); open it in Notepad and save it with the UTF-8 encoding")
     return InvalidJson(count_lines(path, bytes_read), None, reason)
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import SKIP_NON_TEXT_PART, SKIP_UNKNOWN_ROLE, Conversation, ConversationBuilder, SkipCounter, text_of
+from .common import (SKIP_NON_TEXT_PART, SKIP_UNKNOWN_RECORD, SKIP_UNKNOWN_ROLE, Conversation, ConversationBuilder,
+                     SkipCounter, text_of)
 
 # "from" values seen in ShareGPT datasets (vicuna, openhermes, sharegpt4, slimorca...).
 SHAREGPT_ROLES = {
@@ -23,8 +24,20 @@ OPENAI_ROLES = {"user": "user", "assistant": "assistant", "system": "system", "d
 SKIP_TOOL_CALL = "assistant tool call without text"
 
 
+def listed_messages(record: dict, key: str, where: str, counter: SkipCounter) -> list | None:
+    """The record's message list; a record whose list is something else is counted, not a crash."""
+    messages = record.get(key) or []
+    if isinstance(messages, list):
+        return messages
+    counter.read(1)
+    counter.skip(SKIP_UNKNOWN_RECORD, unit="records", messages=1, where=f"{where}: '{key}' is not a list")
+    return None
+
+
 def conversation_from_sharegpt(record: dict, where: str, counter: SkipCounter) -> Conversation | None:
-    messages = record.get("conversations") or []
+    messages = listed_messages(record, "conversations", where, counter)
+    if messages is None:
+        return None
     builder = ConversationBuilder(where, counter)
     if isinstance(record.get("system"), str):  # some ShareGPT sets keep the system prompt beside the turns
         counter.read(1)
@@ -43,7 +56,9 @@ def conversation_from_sharegpt(record: dict, where: str, counter: SkipCounter) -
 
 
 def conversation_from_openai(record: dict, where: str, counter: SkipCounter) -> Conversation | None:
-    messages = record.get("messages") or []
+    messages = listed_messages(record, "messages", where, counter)
+    if messages is None:
+        return None
     builder = ConversationBuilder(where, counter)
     counter.read(len(messages))
     for message in messages:

@@ -18,6 +18,7 @@ from ..core.settings import Settings
 EPILOG = "Example: gemma-kit demo\nThen: put your own chat exports into dataset/ and run the steps in order."
 
 DEMO_SAMPLE = "sample_telegram.json"
+DEMO_MARKER = ".gemma-kit-demo"  # only a folder carrying it is ever deleted by the demo
 # Small enough for a CPU: a few optimizer steps, short sequences (the tiny model learns nothing useful anyway).
 DEMO_SETTINGS = ["data_mode=instruct", "max_steps=12", "eval_steps=6", "gradient_accumulation_steps=2",
                  "batch_size=2", "max_seq_length=192", "lora_rank=4", "lora_alpha=8", "gguf_type=q8_0",
@@ -37,8 +38,14 @@ def prepare_inputs(folder: Path, keep: bool) -> Path:
     """The tiny model and the sample chat, in the demo's own folder (the user's dataset/ is never touched)."""
     from ..core.tiny_gemma import build_tiny_gemma3n
 
+    if folder.exists() and any(folder.iterdir()) and not (folder / DEMO_MARKER).exists():
+        raise UserError(f"{folder} already holds files that the demo did not make; it will not delete them.",
+                        "Give the demo an empty or new folder with --output, or leave --output out "
+                        "(output/demo).")
     if folder.exists() and not keep:
         shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / DEMO_MARKER).write_text("made by gemma-kit demo; safe to delete\n", encoding="utf-8")
     model_dir = folder / "tiny-gemma-3n"
     if not (model_dir / "config.json").exists():
         say("Building a tiny random Gemma 3n (real file layout, random weights) ...")

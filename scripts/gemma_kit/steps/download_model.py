@@ -134,13 +134,28 @@ def ask_for_token(repo_id: str) -> str:
 
 
 def choose_model(settings: Settings, args) -> Settings:
-    if getattr(args, "model", None):
-        return replace(settings, model=args.model)
-    if is_interactive() and not settings.model_path:
-        answer = ask_choice("Which Gemma 3n? e4b = better, ~15 GB; e2b = lighter, ~11 GB", ["e4b", "e2b"],
-                            settings.model.lower())
-        return replace(settings, model=answer.upper())
-    return settings
+    chosen = getattr(args, "model", None)
+    if not chosen and is_interactive() and not settings.model_path:
+        chosen = ask_choice("Which Gemma 3n? e4b = better, ~15 GB; e2b = lighter, ~11 GB", ["e4b", "e2b"],
+                            settings.model.lower()).upper()
+    if not chosen or chosen == settings.model:
+        return settings
+    remember_model_choice(settings.root / "settings.toml", chosen)
+    return replace(settings, model=chosen)
+
+
+def remember_model_choice(settings_file: Path, model: str) -> None:
+    """The other steps read the model from settings.toml: a choice made here must land there, or every later
+    step would look for the other model's folder."""
+    import re
+
+    text = settings_file.read_text(encoding="utf-8-sig") if settings_file.exists() else ""
+    line = f'model = "{model}"'
+    updated, found = re.subn(r'(?m)^model\s*=\s*"[^"\n]*"', line, text, count=1)
+    if not found:
+        updated = text + ("" if not text or text.endswith("\n") else "\n") + f"\n[model]\n{line}\n"
+    settings_file.write_text(updated, encoding="utf-8")
+    say(f"Saved your choice in {settings_file}: {line}")
 
 
 def use_existing_folder(folder: Path) -> int:
