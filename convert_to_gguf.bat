@@ -7,7 +7,7 @@ set "RC=0"
 set "PY=.venv\Scripts\python.exe"
 if not exist "%PY%" goto no_venv
 echo === Convert to GGUF for LM Studio / Конвертация в GGUF для LM Studio ===
-"%PY%" -m gemma_kit convert-gguf %*
+"%PY%" -m gemma_kit convert-gguf --offer-lmstudio %*
 if errorlevel 1 goto failed
 goto end
 

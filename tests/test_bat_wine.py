@@ -56,6 +56,7 @@ def load_generator():
 
 GENERATOR = load_generator()
 STEP_COMMANDS = {bat: entry[0] for bat, entry in GENERATOR.STEP_BATS.items()}  # bat -> sub-command
+STEP_EXTRA_ARGS = {bat: entry[1].split() for bat, entry in GENERATOR.STEP_BATS.items()}  # fixed flags it adds
 ALL_BATS = sorted(GENERATOR.all_bat_files())
 
 
@@ -227,7 +228,7 @@ def test_step_bat_runs_its_sub_command_from_its_own_folder(wine, tmp_path, bat):
     project = make_project(tmp_path, bridge=True)
     run = run_bat(wine, project, bat, "--help", wait_for_bridge=True)
     command = STEP_COMMANDS[bat]
-    assert run.bridge["argv"] == ["-m", "gemma_kit", command, "--help"], run.output
+    assert run.bridge["argv"] == ["-m", "gemma_kit", command, *STEP_EXTRA_ARGS[bat], "--help"], run.output
     assert run.bridge["cwd"] == str(project)  # cd /d "%~dp0" worked although cmd started elsewhere
     assert run.bridge["exit_code"] == 0, run.output
     assert f"usage: gemma-kit {command}" in run.output

@@ -170,8 +170,9 @@ def test_turn_markers_that_are_not_special_tokens_are_warned_and_fail_the_self_c
     assert convert(tmp_path, model, tmp_path / "plain.gguf") == 1
     captured = capsys.readouterr()
     assert "does not mark <start_of_turn> and <end_of_turn> as special tokens" in captured.err
-    assert "Self-check of the .gguf FAILED:" in captured.out
-    assert "<start_of_turn> is read as plain text, not as Gemma's turn markers" in captured.out
+    assert "but llama.cpp's check found that it would not work in LM Studio" in captured.err
+    assert "<start_of_turn> is read as plain text, not as Gemma's turn markers" in captured.err
+    assert "Next: run install_to_lmstudio.bat" not in captured.out
 
 
 def test_self_check_names_a_missing_chat_template(tiny_model_dir, tmp_path, capsys):
@@ -181,8 +182,8 @@ def test_self_check_names_a_missing_chat_template(tiny_model_dir, tmp_path, caps
     (model / "tokenizer_config.json").write_text(json.dumps(config))
     (model / "chat_template.jinja").unlink()
     assert convert(tmp_path, model, tmp_path / "no_template.gguf") == 1
-    out = capsys.readouterr().out
-    assert "Self-check of the .gguf FAILED:" in out and "the file has no chat template" in out
+    err = capsys.readouterr().err
+    assert "would not work in LM Studio" in err and "the file has no chat template" in err
 
 
 def test_self_check_is_skipped_with_a_reason_without_llama_cpp(tiny_model_dir, tmp_path, capsys, monkeypatch):
@@ -365,3 +366,15 @@ def test_names_each_hard_coded_value_it_refuses(tiny_model_dir, tmp_path, capsys
     assert "hidden_size_per_layer_input is 128; llama.cpp always uses 256" in err
     assert "laurel_rank is 32; llama.cpp always uses 64" in err
     assert "layer 19 is 'sliding_attention'; llama.cpp's KV-shared layers reuse layer 19 as full_attention" in err
+
+
+def test_convert_to_gguf_bat_offers_lm_studio_and_takes_the_default_without_a_terminal(tiny_model_dir, tmp_path,
+                                                                                      capsys, monkeypatch):
+    home = tmp_path / "home"
+    (home / ".lmstudio" / "models").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setattr("sys.stdin", open("/dev/null"))
+    assert convert(tmp_path, tiny_model_dir, tmp_path / "offered.gguf", "--offer-lmstudio") == 0
+    out = capsys.readouterr().out
+    assert "Put the model into LM Studio now? -> using the default 'yes'" in out
+    assert (home / ".lmstudio" / "models" / "gemma-kit" / "finetuned-gemma-3n" / "offered.gguf").exists()

@@ -29,6 +29,8 @@ HEADER_ALLOWANCE = 64 << 20   # token list, chat template and tensor table on to
 def add_arguments(parser) -> None:
     parser.add_argument("--type", choices=typing.get_args(typing.get_type_hints(Settings)["gguf_type"]), default=None,
                         help="number format of the weights (default: gguf_type in settings.toml, q8_0)")
+    parser.add_argument("--offer-lmstudio", action="store_true",
+                        help="afterwards, ask to put the file into LM Studio (convert_to_gguf.bat does this)")
 
 
 def run(settings: Settings, args) -> int:
@@ -51,19 +53,37 @@ def run(settings: Settings, args) -> int:
     settings_file = dest.with_name(dest.stem + ".settings.json")
     settings.save_json(settings_file)
     report(plan, dest, time.perf_counter() - started, vocab, settings_file)
-    works = report_self_check(dest)
+    report_self_check(dest)
+    if getattr(args, "offer_lmstudio", False) and offer_lmstudio(settings, dest):
+        return 0
     next_step("install_to_lmstudio.bat", "gemma-kit install-lmstudio")
-    return 0 if works else 1
+    return 0
 
 
-def report_self_check(dest: Path) -> bool:
-    """Load the file in llama.cpp, as LM Studio will; False only when the check ran and found a problem."""
+def report_self_check(dest: Path) -> None:
+    """Load the file in llama.cpp, as LM Studio will; a file that would not work there is an error."""
     from ..gguf_gemma3n.self_check import check_gguf, describe
 
     result = check_gguf(dest)
+    if result.problems:
+        raise UserError(f"{dest} was written, but llama.cpp's check found that it would not work in LM Studio:\n  - "
+                        + "\n  - ".join(result.problems),
+                        "Convert the merged model of an unmodified base checkpoint (merge_lora.bat copies its "
+                        "tokenizer files); dev_log.txt lists the known causes. Run with --debug for details.")
     for line in describe(result):
         say(line)
-    return not result.problems
+
+
+def offer_lmstudio(settings: Settings, dest: Path) -> bool:
+    """convert_to_gguf.bat's hand-off: True when install-lmstudio ran (it prints its own next step)."""
+    from ..cli import run_step
+    from ..core.console import ask_choice
+
+    if ask_choice("Put the model into LM Studio now?", ["yes", "no"], "yes") != "yes":
+        return False
+    say("\n===== install-lmstudio =====")
+    run_step("install-lmstudio", settings, input=str(dest))
+    return True
 
 
 def check_paths(source: Path, dest: Path) -> None:
