@@ -93,3 +93,21 @@ def test_no_adapter_is_a_plain_error(tmp_path, capsys):
 def test_loss_change_reads_as_likelihood():
     assert perplexity_change(2.0, 1.0) == "2.7x more likely"
     assert perplexity_change(1.0, 2.0) == "2.7x less likely"
+
+
+def test_a_long_context_loses_whole_old_exchanges_not_its_start(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    from gemma_kit.steps.report import Sample, prompt_ids
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    context = []
+    for i in range(6):
+        context += [{"role": "user", "content": f"Вопрос номер {i}, довольно длинный"},
+                    {"role": "assistant", "content": f"Ответ номер {i}, тоже длинный"}]
+    context.append({"role": "user", "content": "Последний вопрос?"})
+    ids = prompt_ids(tokenizer, Sample(1, context, "ответ"), limit=80)
+    text = tokenizer.decode(ids)
+    assert len(ids) <= 80
+    assert text.startswith("<bos><start_of_turn>user\n") and text.endswith("<start_of_turn>model\n")
+    assert "Последний вопрос?" in text and "Вопрос номер 0" not in text

@@ -126,7 +126,8 @@ def list_export_files(dataset: Path, root: Path) -> tuple[list[Path], list[Path]
     if not dataset.is_dir():
         raise UserError(f"The dataset folder {shown} does not exist.",
                         f"Create it and put your chat exports into it: {EXPECTED_SHAPES}")
-    everything = sorted(p for p in dataset.rglob("*") if p.is_file())
+    # The kit's own dataset/README.md is not the user's file: neither read nor counted as skipped.
+    everything = sorted(p for p in dataset.rglob("*") if p.is_file() and p != dataset / "README.md")
     exports = [p for p in everything if p.suffix.lower() in EXPORT_SUFFIXES]
     if not exports:
         raise UserError(f"There are no .json or .jsonl files in {shown} (nor in its sub-folders).",

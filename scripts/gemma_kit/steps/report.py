@@ -85,10 +85,18 @@ def load_models(settings: Settings, adapter: Path):
 
 
 def prompt_ids(tokenizer, sample: Sample, limit: int) -> list[int]:
+    """The rendered context, oldest exchanges dropped whole until it fits (a cut mid-turn would lose <bos> and
+    the turn markers, and the replies would be garbage)."""
     from ..training.collate import render
 
-    ids = tokenizer(render(tokenizer, sample.context, add_generation_prompt=True), add_special_tokens=False).input_ids
-    return ids[-limit:]  # keep the latest context when a dialog is long
+    system = [m for m in sample.context[:1] if m["role"] == "system"]
+    turns = sample.context[len(system):]
+    while True:
+        ids = tokenizer(render(tokenizer, system + turns, add_generation_prompt=True),
+                        add_special_tokens=False).input_ids
+        if len(ids) <= limit or len(turns) <= 1:
+            return ids if len(ids) <= limit else ids[:1] + ids[-(limit - 1):]  # one huge message: keep <bos>
+        turns = turns[2:]  # a (user, assistant) exchange, so the context still starts with the user
 
 
 def generate_all(model, tokenizer, samples: list[Sample], settings: Settings) -> None:
