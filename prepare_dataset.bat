@@ -23,6 +23,7 @@ echo.
 echo The step stopped with an error: read the "Error" and "What to do" lines above.
 echo Шаг завершился с ошибкой: прочитайте строки "Error" и "What to do" выше.
 echo To see technical details, run: prepare_dataset.bat --debug
+echo If it says "No module named gemma_kit", the folder was moved or renamed: run prepare_venv.bat again.
 
 :end
 if not defined GEMMA_KIT_NO_PAUSE pause
