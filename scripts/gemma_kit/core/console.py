@@ -47,19 +47,47 @@ def is_interactive() -> bool:
     return sys.stdin is not None and sys.stdin.isatty()
 
 
-def ask_choice(question: str, choices: list[str], default: str) -> str:
-    """Ask only when a person is there; otherwise take the default and say so (CI has no stdin)."""
+def ask_choice(question: str, choices: list[str], default: str, timeout: float | None = None) -> str:
+    """Ask only when a person is there; otherwise take the default and say so (CI has no stdin).
+
+    With `timeout`, a question nobody answers (training finished overnight) takes the default after that many
+    seconds instead of blocking the rest of the pipeline."""
     if not is_interactive():
         say(f"{question} -> using the default '{default}' (no terminal to ask).")
         return default
     options = "/".join(c.upper() if c == default else c for c in choices)
+    suffix = f" (default in {int(timeout)} s)" if timeout else ""
     while True:
-        answer = input(f"{question} [{options}]: ").strip().lower()
+        answer = _read_answer(f"{question} [{options}]{suffix}: ", timeout)
+        if answer is None:
+            say(f"\nNo answer in {int(timeout or 0)} s -> using the default '{default}'.")
+            return default
+        answer = answer.strip().lower()
         if not answer:
             return default
         if answer in choices:
             return answer
         say(f"Please answer one of: {', '.join(choices)}")
+
+
+def _read_answer(prompt: str, timeout: float | None) -> str | None:
+    """input() with an optional time limit; a thread, because select() does not work on a Windows console."""
+    if timeout is None:
+        return input(prompt)
+    import threading
+
+    box: list[str] = []
+
+    def read() -> None:
+        try:
+            box.append(input(prompt))
+        except (EOFError, OSError, ValueError):  # stdin closed while waiting: the default applies
+            pass
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout)
+    return box[0] if box else None
 
 
 def progress(items: Iterable[T], *, total: int | None = None, desc: str = "", unit: str = "it",
