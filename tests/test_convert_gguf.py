@@ -378,3 +378,9 @@ def test_convert_to_gguf_bat_offers_lm_studio_and_takes_the_default_without_a_te
     out = capsys.readouterr().out
     assert "Put the model into LM Studio now? -> using the default 'yes'" in out
     assert (home / ".lmstudio" / "models" / "gemma-kit" / "finetuned-gemma-3n" / "offered.gguf").exists()
+
+
+def test_no_check_skips_loading_the_file_and_says_so(tiny_model_dir, tmp_path, capsys):
+    assert convert(tmp_path, tiny_model_dir, tmp_path / "fast.gguf", "--no-check") == 0
+    out = capsys.readouterr().out
+    assert "Self-check skipped (--no-check)." in out and "Self-check: the file works" not in out

@@ -29,6 +29,8 @@ HEADER_ALLOWANCE = 64 << 20   # token list, chat template and tensor table on to
 def add_arguments(parser) -> None:
     parser.add_argument("--type", choices=typing.get_args(typing.get_type_hints(Settings)["gguf_type"]), default=None,
                         help="number format of the weights (default: gguf_type in settings.toml, q8_0)")
+    parser.add_argument("--no-check", action="store_true",
+                        help="skip loading the written file in llama.cpp to check it (faster; not recommended)")
     parser.add_argument("--offer-lmstudio", action="store_true",
                         help="afterwards, ask to put the file into LM Studio (convert_to_gguf.bat does this)")
 
@@ -53,7 +55,10 @@ def run(settings: Settings, args) -> int:
     settings_file = dest.with_name(dest.stem + ".settings.json")
     settings.save_json(settings_file)
     report(plan, dest, time.perf_counter() - started, vocab, settings_file)
-    report_self_check(dest)
+    if getattr(args, "no_check", False):
+        say("Self-check skipped (--no-check).")
+    else:
+        report_self_check(dest)
     if getattr(args, "offer_lmstudio", False) and offer_lmstudio(settings, dest):
         return 0
     next_step("install_to_lmstudio.bat", "gemma-kit install-lmstudio")
