@@ -1,9 +1,12 @@
 """How much GPU memory QLoRA training of a Gemma 3n needs, part by part, from its config alone.
 
-Pure arithmetic on the config (no torch): doctor prints it for the user's GPU, finetune prints it at start
-and refuses early when it clearly cannot fit. Parameter counts follow transformers' Gemma3nForCausalLM exactly
-(tests/test_memory_plan.py compares them with the model built on the meta device); activation and overhead
-terms are estimates, derived in dev_log.txt (2026-11-22) and not yet checked against a real GPU.
+Pure arithmetic on the config (no torch): doctor prints it for the user's GPU, finetune prints it at start with
+its actual placement choices and refuses early when it clearly cannot fit (`judge_memory`); "auto" placement of
+the per-layer table is decided here too (`choose_table_on_gpu`). Parameter counts follow transformers'
+Gemma3nForCausalLM exactly (tests/test_memory_plan.py compares them with the model built on the meta device).
+The activation and loss terms were fitted to measurements of tiny Gemma 3n models on the CPU (float32, tensor
+bytes counted by training/memory_probe.py); how, and what is not verified on a GPU: dev_log.txt 2026-11-22
+("finetune: the memory model").
 """
 from __future__ import annotations
 
@@ -13,9 +16,19 @@ GIB = 1024**3
 NF4_BYTES_PER_PARAM = 0.5 + 1 / 64 + 4 / (64 * 256)  # 4-bit codes + 8-bit absmax per 64 + f32 per 256 blocks
 BF16 = 2
 LORA_BYTES_PER_PARAM = 4 + 4 + 8  # f32 weight, its gradient, AdamW's two moments
-CUDA_CONTEXT_BYTES = 0.6 * GIB     # CUDA context + cuBLAS workspaces, before any tensor
-FRAGMENTATION = 1.10               # the caching allocator never packs perfectly
-LOSS_CHUNK_TOKENS = 256
+CUDA_CONTEXT_BYTES = 0.6 * GIB     # CUDA context + cuBLAS/bitsandbytes workspaces, before any tensor (not measured)
+FRAGMENTATION = 1.10               # the caching allocator never packs perfectly (not measured)
+LOSS_CHUNK_TOKENS = 128            # training/chunked_loss.py: logits for this many tokens at a time
+# Peak bytes per logit of the loss and its backward, measured on the CPU with training/memory_probe.py
+# (bench/bench_memory_patches.py): plain = transformers' head + soft-cap + ForCausalLMLoss over all tokens,
+# keyed by the logits' dtype size; chunked = per logit of one chunk.
+PLAIN_LOSS_BYTES_PER_LOGIT = {2: 14.0, 4: 16.0}
+CHUNKED_LOSS_BYTES_PER_LOGIT = {2: 16.1, 4: 16.1}
+REFUSE_MARGIN = 1.25               # refuse only beyond 25% over the free memory: the estimate is not GPU-verified
+AUTO_TABLE_ON_GPU_SHARE = 0.80     # "auto" keeps the table on the GPU only with 20% of the free memory to spare
+REFUSED = ("busy", "too_small")
+CONTEXT_PART = "CUDA context"
+SLACK_PART = "allocator slack (10%)"
 
 PRESET_GPU_EXAMPLES = {"E2B": {"num_hidden_layers": 30, "num_kv_shared_layers": 10, "intermediate_size": 8192},
                        "E4B": {"num_hidden_layers": 35, "num_kv_shared_layers": 15, "intermediate_size": 16384}}
@@ -70,34 +83,105 @@ def count_parameters(config: dict) -> ParameterCounts:
 class MemoryPlan:
     parts: dict[str, float]   # bytes per part, in display order
     total: float
+    cpu_ram: float = 0.0      # bytes kept in CPU RAM instead (the per-layer table when it is off the GPU)
+
+    @property
+    def to_allocate(self) -> float:
+        """What the run still allocates once CUDA is up (free memory is measured after the context exists)."""
+        return self.total - self.parts[CONTEXT_PART]
+
+
+def dtype_label(weights_bytes: int) -> str:
+    return {2: "bf16", 4: "f32"}[weights_bytes]
+
+
+def activation_values_per_token(config: dict) -> float:
+    """Values alive at the peak of one training step, per token (activation checkpointing on every layer).
+
+    The largest of three moments, fitted to tiny Gemma 3n models on the CPU (float32, 9 variants of hidden,
+    intermediate, per-layer width and layer count; all within 3.5%): the per-layer inputs being built (5 copies of
+    [layers x 256]); the backward of one layer (the saved inputs of every layer, 4 altup streams of width h, plus
+    that layer's recomputed internals, 7 x intermediate + 16 x h, and 2.7 copies of the per-layer inputs); the
+    end of the forward (saved inputs + 70 x h, from one variant only). E4B peaks in the second, E2B in the third."""
+    h, layers, altup = config["hidden_size"], config["num_hidden_layers"], config["altup_num_inputs"]
+    per_layer = layers * config["hidden_size_per_layer_input"]
+    inter = max(_intermediate(config, i) for i in range(layers))
+    saved = layers * altup * h
+    return max(5 * per_layer + saved + 13 * h, saved + 2.7 * per_layer + 7 * inter + 16 * h, saved + per_layer + 70 * h)
+
+
+def loss_bytes(config: dict, tokens: int, chunked: bool, weights_bytes: int) -> float:
+    """Peak bytes of the loss over the vocabulary (logits, soft-capping, log-softmax and their gradients)."""
+    vocab = config["vocab_size"]
+    if not chunked:
+        return tokens * vocab * PLAIN_LOSS_BYTES_PER_LOGIT[weights_bytes]
+    chunk = min(tokens, LOSS_CHUNK_TOKENS)
+    selected_hidden = tokens * config["hidden_size"] * 4 * 2   # the label positions' hidden states and gradient
+    return chunk * vocab * CHUNKED_LOSS_BYTES_PER_LOGIT[weights_bytes] + selected_hidden
+
+
+def lora_parameters(config: dict, lora_rank: int) -> int:
+    """r x (in + out) per wrapped projection: q, o, k, v, gate, up take h in; down takes the intermediate."""
+    h, layers = config["hidden_size"], config["num_hidden_layers"]
+    wide_in = sum(h + out for layer in range(layers) for out in _lora_outputs(config, layer))
+    down = sum(_intermediate(config, layer) + h for layer in range(layers))
+    return lora_rank * (wide_in + down)
 
 
 def plan_memory(config: dict, *, lora_rank: int, max_seq_length: int, batch_size: int = 1,
-                per_layer_table_on_gpu: bool = True, chunked_loss: bool = False) -> MemoryPlan:
+                per_layer_table_on_gpu: bool = True, chunked_loss: bool = False,
+                weights_bytes: int = BF16) -> MemoryPlan:
+    """The defaults are the plain recipe (table on the GPU, full logits); `weights_bytes` 4 for a GPU without
+    bf16, where everything that is not 4-bit is float32 (training/device.py)."""
     counts = count_parameters(config)
-    h, layers, vocab = config["hidden_size"], config["num_hidden_layers"], config["vocab_size"]
+    h = config["hidden_size"]
     tokens = max_seq_length * batch_size
-    lora_params = lora_rank * sum(
-        (h + out) for layer in range(layers) for out in _lora_outputs(config, layer)) + lora_rank * sum(
-        (_intermediate(config, layer) + h) for layer in range(layers))
-    # Gradient checkpointing keeps each layer's input (altup carries 4 streams of width h) plus one layer's
-    # recomputed internals (MLP 3 x intermediate, attention q/k/v/o, per-layer inputs) at a time.
-    saved_inputs = layers * tokens * config["altup_num_inputs"] * h * BF16
-    one_layer = tokens * (3 * max(_intermediate(config, i) for i in range(layers)) + 6 * h
-                          + config["hidden_size_per_layer_input"] * layers) * BF16 * 2
-    loss_tokens = min(tokens, LOSS_CHUNK_TOKENS) if chunked_loss else tokens
+    kind = dtype_label(weights_bytes)
+    table = counts.per_layer_table * weights_bytes
+    # bitsandbytes dequantises a 4-bit weight for each matmul: the largest (gate/up) twice in the backward.
+    dequantised = 2 * h * max(_intermediate(config, i) for i in range(config["num_hidden_layers"])) * weights_bytes
     parts = {
         "4-bit projections": counts.projections * NF4_BYTES_PER_PARAM,
-        "altup/laurel/per-layer (bf16)": (counts.kept_linears + counts.norms_and_scales) * BF16,
-        "embeddings + tied head (bf16)": counts.embed_tokens * BF16,
-        "per-layer table (bf16)": counts.per_layer_table * BF16 if per_layer_table_on_gpu else 0.0,
-        "LoRA + optimizer": lora_params * LORA_BYTES_PER_PARAM,
-        "activations": saved_inputs + one_layer,
-        "loss (logits)": loss_tokens * vocab * 4 * 2,
+        f"altup/laurel/per-layer ({kind})": (counts.kept_linears + counts.norms_and_scales) * weights_bytes,
+        f"embeddings + tied head ({kind})": counts.embed_tokens * weights_bytes,
+        f"per-layer table ({kind})": table if per_layer_table_on_gpu else 0.0,
+        "LoRA + optimizer": lora_parameters(config, lora_rank) * LORA_BYTES_PER_PARAM,
+        "activations": tokens * activation_values_per_token(config) * weights_bytes + dequantised,
+        "loss (logits)": loss_bytes(config, tokens, chunked_loss, weights_bytes),
     }
-    subtotal = sum(parts.values()) * FRAGMENTATION
-    parts["CUDA overhead"] = CUDA_CONTEXT_BYTES + subtotal - sum(parts.values())
-    return MemoryPlan(parts, CUDA_CONTEXT_BYTES + subtotal)
+    parts[SLACK_PART] = sum(parts.values()) * (FRAGMENTATION - 1)
+    parts[CONTEXT_PART] = CUDA_CONTEXT_BYTES
+    return MemoryPlan(parts, sum(parts.values()), cpu_ram=0.0 if per_layer_table_on_gpu else table)
+
+
+# ---- decisions (pure; finetune applies them) ------------------------------------------------------------------
+def judge_memory(estimate: float, free_vram: float | None, total_vram: float | None) -> str:
+    """Whether a run needing `estimate` bytes (beyond the CUDA context) can start on this GPU:
+    "no_gpu"; "fits"; "tight" (over the free memory by less than the estimate's uncertainty: try);
+    "busy" (clearly over the free memory, but an idle GPU of this size would do: other programs hold it);
+    "too_small" (clearly over even on an idle GPU). The last two refuse (`REFUSED`)."""
+    if free_vram is None or total_vram is None:
+        return "no_gpu"
+    if estimate <= free_vram:
+        return "fits"
+    if estimate <= free_vram * REFUSE_MARGIN:
+        return "tight"
+    if estimate <= (total_vram - CUDA_CONTEXT_BYTES) * REFUSE_MARGIN:
+        return "busy"
+    return "too_small"
+
+
+def choose_table_on_gpu(setting: str, free_vram: float | None, total_vram: float | None,
+                        plan_with_table: MemoryPlan) -> bool:
+    """The per-layer table's place: "yes"/"no" as told; "auto" keeps it on the GPU only when the whole run,
+    table included, needs at most AUTO_TABLE_ON_GPU_SHARE of the free memory (it costs nothing to keep it in
+    RAM: ~14 MB of rows per step). Without a GPU, "auto" means RAM (the same code path as a small GPU)."""
+    if setting in ("yes", "no"):
+        return setting == "yes"
+    assert setting == "auto", setting
+    if free_vram is None or total_vram is None:
+        return False
+    return plan_with_table.to_allocate <= free_vram * AUTO_TABLE_ON_GPU_SHARE
 
 
 def _lora_outputs(config: dict, layer: int) -> list[int]:
@@ -113,7 +197,10 @@ def _lora_outputs(config: dict, layer: int) -> list[int]:
 def format_plan(plan: MemoryPlan, label: str, gpu_total: float | None) -> str:
     lines = [f"Estimated GPU memory for {label}:"]
     for name, size in plan.parts.items():
-        lines.append(f"  {name:<32}{size / GIB:6.2f} GB")
+        if name.startswith("per-layer table") and plan.cpu_ram:
+            lines.append(f"  {name:<32}  0    (in CPU RAM: {plan.cpu_ram / GIB:.2f} GB of RAM instead)")
+        else:
+            lines.append(f"  {name:<32}{size / GIB:6.2f} GB")
     lines.append(f"  {'total':<32}{plan.total / GIB:6.2f} GB")
     if gpu_total:
         verdict = "fits" if plan.total <= gpu_total * 0.95 else "does NOT fit"

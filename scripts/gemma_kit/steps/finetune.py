@@ -5,6 +5,11 @@ eval_steps steps it evaluates, saves a checkpoint and writes a few sample replie
 2 best checkpoints (lowest eval loss) plus the latest. Ctrl+C saves a checkpoint and stops; running it again
 continues where it stopped (if the data or settings changed since, choose --resume or --restart).
 The adapter goes to output/lora_adapter/, a summary to output/training_summary.json.
+
+Before loading anything it prints how much GPU memory the run needs (part by part) and stops, in plain words,
+when that clearly exceeds the free GPU memory (--ignore-memory-check starts anyway). To fit 6-12 GB GPUs the
+per-layer embedding table stays in ordinary RAM and the loss is computed 128 tokens at a time
+(per_layer_table_on_gpu, chunked_loss in settings.toml); neither changes the result.
 """
 from __future__ import annotations
 
@@ -48,6 +53,8 @@ def add_arguments(parser) -> None:
                                                                    "(same as --set max_steps=N)")
     parser.add_argument("--base", metavar="PATH", help="the base model folder (default: the model setting's folder "
                                                        "under models/)")
+    parser.add_argument("--ignore-memory-check", action="store_true",
+                        help="start even when the GPU memory estimate says the run clearly does not fit")
 
 
 @dataclass
@@ -78,11 +85,13 @@ def run(settings, args, extra_callbacks=()) -> int:
         # transformers/peft deprecation notices are for developers; a user can do nothing about them.
         warnings.filterwarnings("ignore", category=FutureWarning)
         machine, precision = choose_machine()
+        table_on_gpu = check_memory(settings, base_dir, machine,
+                                    ignore=bool(getattr(args, "ignore_memory_check", False)))
         # ---- data
         tokenizer = load_tokenizer(base_dir)
         train_data, eval_data, prompts = prepare_data(settings, tokenizer)
         # ---- model
-        model = build_model(settings, base_dir, machine, precision)
+        model = build_model(settings, base_dir, machine, precision, table_on_gpu)
         # ---- trainer
         parts = build_trainer(settings, model, tokenizer, train_data, eval_data, prompts, machine, precision, plan,
                               list(extra_callbacks))
@@ -181,6 +190,82 @@ def choose_machine():
     return machine, precision
 
 
+# ---- memory -----------------------------------------------------------------------------------------------
+def check_memory(settings, base_dir: Path, machine, ignore: bool = False) -> bool:
+    """Print the GPU memory estimate with this run's choices; refuse early if it clearly cannot fit.
+    Returns whether the per-layer table goes on the GPU (core/memory_plan.py decides; issue 11)."""
+    from gemma_kit.core.memory_plan import REFUSED, choose_table_on_gpu, format_plan, judge_memory, plan_memory
+    from gemma_kit.training.model_loading import load_text_config
+
+    config = load_text_config(read_config(base_dir)).to_dict()   # with transformers' defaults for absent keys
+    free = machine.gpu_free_bytes if machine.cuda_available else None
+    total = machine.gpu_memory_bytes if machine.cuda_available else None
+    weights_bytes = 4 if machine.cuda_available and not machine.bf16_supported else 2   # training/device.py
+
+    def plan(table_on_gpu: bool):
+        return plan_memory(config, lora_rank=settings.lora_rank, max_seq_length=settings.max_seq_length,
+                           batch_size=settings.batch_size, per_layer_table_on_gpu=table_on_gpu,
+                           chunked_loss=settings.chunked_loss, weights_bytes=weights_bytes)
+
+    table_on_gpu = choose_table_on_gpu(settings.per_layer_table_on_gpu, free, total, plan(True))
+    chosen = plan(table_on_gpu)
+    label = (f"{base_dir.name}, preset {settings.preset} (LoRA rank {settings.lora_rank}, {settings.max_seq_length} "
+             f"tokens x batch {settings.batch_size})")
+    say(format_plan(chosen, label, None))
+    say(describe_memory_choices(settings, table_on_gpu, machine.cuda_available))
+    verdict = judge_memory(chosen.to_allocate, free, total)
+    say(describe_verdict(verdict, chosen, free, total))
+    if verdict in REFUSED:
+        problem = memory_problem(verdict, settings, chosen, machine)
+        if not ignore:
+            raise problem
+        warn(f"{problem.message} Starting anyway (--ignore-memory-check).")
+    return table_on_gpu
+
+
+def describe_memory_choices(settings, table_on_gpu: bool, cuda_available: bool) -> str:
+    from gemma_kit.core.memory_plan import LOSS_CHUNK_TOKENS
+
+    where = "on the GPU" if table_on_gpu else ("in CPU RAM" if cuda_available
+                                               else "in RAM, looked up as it would be beside a GPU")
+    loss = (f"computed {LOSS_CHUNK_TOKENS} tokens at a time, assistant tokens only" if settings.chunked_loss
+            else "over all logits at once (chunked_loss = false)")
+    return (f"  per-layer table: {where} (per_layer_table_on_gpu = {settings.per_layer_table_on_gpu!r}); "
+            f"loss: {loss}.")
+
+
+def describe_verdict(verdict: str, plan, free, total) -> str:
+    from gemma_kit.core.memory_plan import GIB
+
+    need = plan.to_allocate / GIB
+    if verdict == "no_gpu":
+        return ("  (no GPU here: these figures are what an NVIDIA GPU with bfloat16 would need; on this computer "
+                "the run uses ordinary RAM and nothing is refused)")
+    return (f"  -> needs ~{need:.1f} GB beyond the CUDA context; {free / GIB:.1f} GB of the GPU's {total / GIB:.1f} GB "
+            f"are free: " + {"fits": "fits.", "tight": "tight (within the estimate's error): trying.",
+                             "busy": "does NOT fit while other programs use the GPU.",
+                             "too_small": "does NOT fit on this GPU."}[verdict])
+
+
+def memory_problem(verdict: str, settings, plan, machine) -> UserError:
+    from gemma_kit.core.memory_plan import GIB
+
+    need, free, total = plan.to_allocate / GIB, machine.gpu_free_bytes / GIB, machine.gpu_memory_bytes / GIB
+    anyway = " To try anyway: finetune_gemma.bat --ignore-memory-check."
+    if verdict == "busy":
+        return UserError(f"Training needs about {need:.1f} GB of GPU memory, but only {free:.1f} GB of the "
+                         f"{total:.1f} GB on {machine.gpu_name} are free: other programs are using the rest.",
+                         "Close programs that use the GPU (games, video, LM Studio or Ollama with a model loaded) "
+                         "and run finetune_gemma.bat again." + anyway)
+    savers = [] if settings.per_layer_table_on_gpu != "yes" else ['per_layer_table_on_gpu = "auto"']
+    savers += [] if settings.chunked_loss else ["chunked_loss = true"]
+    smaller = ", ".join(savers + ['--preset quick', "a smaller max_seq_length (e.g. --set max_seq_length=512)"]
+                        + (['model = "E2B"'] if settings.model == "E4B" else []))
+    return UserError(f"Training needs about {need:.1f} GB of GPU memory, more than {machine.gpu_name} has "
+                     f"({total:.1f} GB, {free:.1f} GB free).",
+                     f"Use a lighter setup in settings.toml or on the command line: {smaller}." + anyway)
+
+
 # ---- data -------------------------------------------------------------------------------------------------
 def load_tokenizer(base_dir: Path):
     from transformers import AutoTokenizer
@@ -221,7 +306,7 @@ def describe_data(label: str, data: collate.PreparedData, limit: int) -> str:
 
 
 # ---- model ------------------------------------------------------------------------------------------------
-def build_model(settings, base_dir: Path, machine, precision):
+def build_model(settings, base_dir: Path, machine, precision, table_on_gpu: bool = True):
     from transformers import set_seed
 
     from gemma_kit.training.device import choose_device
@@ -230,7 +315,8 @@ def build_model(settings, base_dir: Path, machine, precision):
 
     config = read_config(base_dir)
     say(f"Loading {base_dir.name} (text model only, 4-bit) ...")
-    model = load_text_model(base_dir, load_text_config(config), precision, choose_device(machine.cuda_available))
+    model = load_text_model(base_dir, load_text_config(config), precision, choose_device(machine.cuda_available),
+                            per_layer_table_on_gpu=table_on_gpu)
     say(describe_left_out(summarize_left_out(index_tensors(base_dir), config.get("text_config") or config)))
     set_seed(settings.seed)   # the LoRA initialisation draws random numbers: same seed, same start
     model = add_lora(model, settings.lora_rank, settings.lora_alpha, settings.lora_dropout)
@@ -265,7 +351,6 @@ def training_arguments(settings, machine, precision):
 def build_trainer(settings, model, tokenizer, train_data, eval_data, prompts, machine, precision, plan,
                   extra_callbacks) -> RunParts:
     from torch.utils.tensorboard import SummaryWriter
-    from transformers import Trainer
     from transformers.integrations import TensorBoardCallback
     from transformers.trainer_callback import PrinterCallback
 
@@ -277,19 +362,35 @@ def build_trainer(settings, model, tokenizer, train_data, eval_data, prompts, ma
     writer = SummaryWriter(log_dir=str(run_dir), purge_step=start_step or None)
     collator = collate.PaddingCollator(tokenizer.pad_token_id)
     guard = cb.NonFiniteGuard(MAX_NONFINITE_IN_A_ROW)
-    guard.watch(model)
     metrics = cb.TrainingMetricsCallback(collator, guard)
     samples = cb.SampleRepliesCallback(tokenizer, prompts, writer, SAMPLE_NEW_TOKENS)
     ctrl_c = cb.SaveOnCtrlC()
     callbacks = [metrics, TensorBoardCallback(tb_writer=writer), samples, guard, cb.ApplySettingsOnResume(),
                  cb.EvaluateAtEndCallback(), ctrl_c, cb.ManageBestCheckpointsCallback(settings.keep_best_checkpoints),
                  cb.RecordBaseModelCallback(settings.model_dir), cb.TrainingBar(), *extra_callbacks]
+    trainer_class, loss_options = choose_trainer(settings, model, guard)
     # processing_class=None: checkpoints then hold no tokenizer copy (33 MB each for the real one).
-    trainer = Trainer(model=model, args=training_arguments(settings, machine, precision),
-                      train_dataset=train_data.examples, eval_dataset=eval_data.examples, data_collator=collator,
-                      callbacks=callbacks)
+    trainer = trainer_class(model=model, args=training_arguments(settings, machine, precision),
+                            train_dataset=train_data.examples, eval_dataset=eval_data.examples,
+                            data_collator=collator, callbacks=callbacks, **loss_options)
     trainer.remove_callback(PrinterCallback)   # it prints every log line; the bar and TensorBoard show them
     return RunParts(trainer, collator, guard, ctrl_c, samples, metrics, writer, run_dir)
+
+
+def choose_trainer(settings, model, guard):
+    """The Trainer with the chunked loss (issue 11), or the plain one; the non-finite guard sees the loss either
+    way."""
+    from transformers import Trainer
+
+    from gemma_kit.core.memory_plan import LOSS_CHUNK_TOKENS
+    from gemma_kit.training.chunked_loss import chunked_loss_trainer_class
+
+    if not settings.chunked_loss:
+        guard.watch(model)
+        return Trainer, {}
+    say(f"Gemma 3n patch: the loss is computed {LOSS_CHUNK_TOKENS} tokens at a time over the assistant tokens only, "
+        "without holding the logits of the whole batch (same loss and gradients).")
+    return chunked_loss_trainer_class(), {"chunk_tokens": LOSS_CHUNK_TOKENS, "on_train_loss": guard.record_loss}
 
 
 def checkpoint_step(checkpoint: Path | None) -> int:
@@ -341,6 +442,9 @@ def report(settings, parts: RunParts, model, tokenizer, base_dir: Path, train_da
     return follow_up(settings)
 
 
+ANSWER_TIMEOUT_SECONDS = 120  # training often ends overnight: nobody should have to be there to answer
+
+
 def follow_up(settings) -> int:
     """One click from data to GGUF (as the original kit did): merge and convert right after training, unless
     the settings say to stop. The separate .bat files stay for re-running one step."""
@@ -356,7 +460,8 @@ def follow_up(settings) -> int:
         next_step("merge_lora.bat", "gemma-kit merge-lora")
         return 0
     if settings.after_training == "ask":
-        answer = ask_choice("Training finished. Merge the adapter and convert to GGUF now?", ["yes", "no"], "yes")
+        answer = ask_choice("Training finished. Merge the adapter and convert to GGUF now?", ["yes", "no"], "yes",
+                            timeout=ANSWER_TIMEOUT_SECONDS)
         if answer != "yes":
             next_step("merge_lora.bat", "gemma-kit merge-lora")
             return 0

@@ -89,15 +89,19 @@ class NonFiniteGuard(TrainerCallback):
         self._loss_finite = None   # a tensor flag, kept on the device until the step is checked (no sync per batch)
 
     def watch(self, model) -> None:
-        model.register_forward_hook(self._record_loss)
+        """For a model that returns its loss (the plain path); the chunked loss calls `record_loss` itself."""
+        model.register_forward_hook(self._record_output_loss)
 
-    def _record_loss(self, module, inputs, output) -> None:
-        import torch
-
+    def _record_output_loss(self, module, inputs, output) -> None:
         loss = getattr(output, "loss", None)
         if module.training and loss is not None:
-            finite = torch.isfinite(loss.detach()).all()
-            self._loss_finite = finite if self._loss_finite is None else self._loss_finite & finite
+            self.record_loss(loss)
+
+    def record_loss(self, loss) -> None:
+        import torch
+
+        finite = torch.isfinite(loss.detach()).all()
+        self._loss_finite = finite if self._loss_finite is None else self._loss_finite & finite
 
     def on_pre_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
         import torch

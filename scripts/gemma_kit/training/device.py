@@ -30,6 +30,7 @@ class Machine:
     bf16_supported: bool = False      # native bf16 (compute capability 8.0+), not emulated
     gpu_name: str = ""
     gpu_memory_bytes: int = 0
+    gpu_free_bytes: int = 0           # free when the run starts (our CUDA context already counted as used)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ def detect_machine() -> Machine:
     if not torch.cuda.is_available():
         return Machine(cuda_available=False)
     props = torch.cuda.get_device_properties(0)
+    free, _ = torch.cuda.mem_get_info(0)
     # including_emulation=False: torch otherwise says True on pre-Ampere GPUs, where bf16 is emulated and slow.
     return Machine(cuda_available=True, bf16_supported=torch.cuda.is_bf16_supported(including_emulation=False),
-                   gpu_name=props.name, gpu_memory_bytes=int(props.total_memory))
+                   gpu_name=props.name, gpu_memory_bytes=int(props.total_memory), gpu_free_bytes=int(free))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from gemma_kit.core.checkpoint import TensorInfo, text_config_of
 
-from . import patches
+from . import patches, per_layer_offload
 from .device import Precision
 
 TEXT_PREFIX = "model.language_model."
@@ -69,13 +69,16 @@ def load_text_config(config: dict):
     return Gemma3nTextConfig(**text_config_of(config))
 
 
-def quantization_config(precision: Precision, skip_names: list[str]):
+def quantization_config(precision: Precision, skip_names: list[str], table_in_cpu_ram: bool = False):
+    """`table_in_cpu_ram`: the device map names "cpu" for the per-layer table, which bitsandbytes refuses unless
+    llm_int8_enable_fp32_cpu_offload is set (transformers quantizer_bnb_4bit.validate_environment). The flag only
+    keeps modules mapped to "cpu" out of 4-bit, and the table is an embedding, never 4-bit anyway."""
     import torch
     from transformers import BitsAndBytesConfig
 
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
                               bnb_4bit_compute_dtype=getattr(torch, precision.compute_dtype),
-                              llm_int8_skip_modules=skip_names)
+                              llm_int8_skip_modules=skip_names, llm_int8_enable_fp32_cpu_offload=table_in_cpu_ram)
 
 
 @contextlib.contextmanager
@@ -97,19 +100,27 @@ def quiet_transformers():
             hf_logging.enable_progress_bar()
 
 
-def load_text_model(model_dir: Path, text_config, precision: Precision, device: str):
-    """4-bit Gemma3nForCausalLM on `device`, checked by the patches (module types, nothing left random)."""
+def load_text_model(model_dir: Path, text_config, precision: Precision, device: str,
+                    per_layer_table_on_gpu: bool = True):
+    """4-bit Gemma3nForCausalLM on `device`, checked by the patches (module types, nothing left random).
+
+    per_layer_table_on_gpu=False: the per-layer embedding table is loaded into CPU RAM and looked up there
+    (patch 4, per_layer_offload.py); on a CPU-only machine the same lookup path runs, with nothing to move."""
     import torch
     from transformers import Gemma3nForCausalLM
 
     skip_names = patches.keep_sensitive_layers_out_of_4bit(text_config)
+    device_map = per_layer_offload.load_device_map(device, per_layer_table_on_gpu)
+    quantization = quantization_config(precision, skip_names, table_in_cpu_ram=len(set(device_map.values())) > 1)
     with quiet_transformers():
         model, info = Gemma3nForCausalLM.from_pretrained(
-            str(model_dir), config=text_config, quantization_config=quantization_config(precision, skip_names),
-            dtype=getattr(torch, precision.weights_dtype), device_map={"": device}, output_loading_info=True)
+            str(model_dir), config=text_config, quantization_config=quantization,
+            dtype=getattr(torch, precision.weights_dtype), device_map=device_map, output_loading_info=True)
     patches.check_text_model_only(model, list(info.get("missing_keys", [])))
     patches.check_sensitive_layers_kept_out(model, skip_names)
     patches.turn_off_kv_cache_for_training(model)
+    if not per_layer_table_on_gpu:
+        per_layer_offload.keep_per_layer_table_on_cpu(model)
     return model
 
 

@@ -4,7 +4,8 @@ Each patch is called explicitly by the finetune step, says what it did, and rais
 (a transformers release that renamed a module must fail loudly, not train a different model). None of them
 rewrites library code; they choose arguments and check the result. Evidence for each: dev_log.txt 2026-11-22
 ("finetune: ...") and the test named in its docstring. Tested with transformers 5.23.0, peft 0.21.2,
-bitsandbytes 0.50.2.
+bitsandbytes 0.50.2. The two memory patches of issue 11 have modules of their own: patch 4, the per-layer table
+in CPU RAM (per_layer_offload.py), and patch 5, the chunked loss (chunked_loss.py).
 """
 from __future__ import annotations
 

@@ -1,0 +1,78 @@
+"""Patch 4: Gemma 3n's per-layer embedding table stays in CPU RAM; each step looks up only its tokens' rows.
+
+`embed_tokens_per_layer` is the largest tensor of Gemma 3n (E2B 2.01 B parameters = 3.75 GiB in bf16, E4B 2.35 B
+= 4.38 GiB) and bitsandbytes never quantises embeddings, yet training only reads the rows of the batch's tokens
+(768 tokens x 35 layers x 256 values x 2 bytes = 13.8 MB per step for E4B). So the table is placed on the CPU
+and the lookup runs there: the token ids go to the CPU, the rows come back to the model's device. The table is
+frozen (LoRA does not train it), so logits and gradients are unchanged (tests/test_memory_patches.py compares
+hidden states, logits and every LoRA gradient with the unpatched model).
+
+How it is placed: `load_device_map` asks from_pretrained to load the table straight into CPU RAM (the GPU never
+holds it, not even while loading). With a device map naming two devices, transformers calls accelerate's
+`dispatch_model`, which treats a "cpu" module as *offloaded*: it empties the module (weights on "meta") and
+copies the whole table to the GPU at every forward. `keep_per_layer_table_on_cpu` removes that hook (accelerate
+puts the weights back on the CPU when its hook is detached) and adds two plain forward hooks instead. No library
+source is changed. Evidence and limits: dev_log.txt 2026-11-22 ("finetune: the per-layer table in CPU RAM").
+"""
+from __future__ import annotations
+
+from gemma_kit.core.console import say
+
+TABLE_MODULE = "model.embed_tokens_per_layer"   # in Gemma3nForCausalLM (transformers 5.23)
+PROJECTION_MODULE = "model.per_layer_model_projection"   # its rows are added to this layer's output
+MARK = "_gemma_kit_lookup_on_cpu"
+
+
+def load_device_map(device: str, table_on_gpu: bool) -> dict[str, str]:
+    """from_pretrained's device_map: everything on `device`, the per-layer table in CPU RAM unless told not to."""
+    if table_on_gpu or device == "cpu":
+        return {"": device}
+    return {"": device, TABLE_MODULE: "cpu"}
+
+
+def find_table(model):
+    """The per-layer embedding module, checked: a frozen-able nn.Embedding where this patch expects it."""
+    import torch
+
+    modules = dict(model.named_modules())
+    table = modules.get(TABLE_MODULE)
+    if table is None or not isinstance(table, torch.nn.Embedding):
+        raise RuntimeError(f"Gemma 3n patch keep_per_layer_table_on_cpu: the model has no embedding "
+                           f"'{TABLE_MODULE}' (found {type(table).__name__}); this transformers version changed "
+                           "Gemma 3n, update the patch.")
+    if PROJECTION_MODULE not in modules:
+        raise RuntimeError(f"Gemma 3n patch keep_per_layer_table_on_cpu: no '{PROJECTION_MODULE}'; update the patch.")
+    return table
+
+
+def keep_per_layer_table_on_cpu(model) -> int:
+    """Patch 4 on a loaded Gemma3nForCausalLM: the table in CPU RAM, its lookups moved to and from it by hooks.
+
+    Works wherever the table was loaded: in CPU RAM through `load_device_map` (accelerate's offload hook is
+    removed), or on the GPU (it is moved). On a CPU-only machine nothing moves, but the same code path runs.
+    Returns the bytes of the table now in CPU RAM."""
+    import torch
+    from accelerate.hooks import remove_hook_from_module
+
+    table = find_table(model)
+    if getattr(table, MARK, False):
+        raise RuntimeError("keep_per_layer_table_on_cpu was applied twice to the same model")
+    # Detaching accelerate's offload hook puts the weights it had moved to "meta" back on the CPU.
+    remove_hook_from_module(table, recurse=True)
+    if table.weight.device.type == "meta":
+        raise RuntimeError("the per-layer table is still on the meta device after removing accelerate's hook; "
+                           "accelerate changed how it offloads modules, update the patch.")
+    table.to("cpu")
+    output_device = dict(model.named_modules())[PROJECTION_MODULE].weight.device
+    cpu = torch.device("cpu")
+    table.register_forward_pre_hook(lambda module, args: (args[0].to(cpu),) + tuple(args[1:]))
+    table.register_forward_hook(lambda module, args, rows: rows.to(output_device))
+    setattr(table, MARK, True)
+    size = table.weight.numel() * table.weight.element_size()
+    say(f"Gemma 3n patch: the per-layer embedding table ({size / 1024 ** 3:.2f} GB) stays in CPU RAM; each step "
+        f"looks up only its tokens' rows and sends them to {output_device}.")
+    return size
+
+
+def is_table_on_cpu_patched(model) -> bool:
+    return bool(getattr(find_table(model), MARK, False))
