@@ -92,7 +92,7 @@ def forward_backward(model, batch: dict):
 def test_per_layer_lookup_in_cpu_ram_gives_identical_hidden_states_logits_and_lora_gradients(tiny_model_dir_f32,
                                                                                                lora_model, capsys):
     patched = with_trained_looking_lora(load_model(tiny_model_dir_f32, table_on_gpu=False))
-    assert "Gemma 3n patch: the per-layer embedding table (0.01 GB) stays in CPU RAM" in capsys.readouterr().out
+    assert "Gemma 3n patch: the per-layer embedding table (0.01 GB, float32) stays in CPU RAM" in capsys.readouterr().out
     assert per_layer_offload.is_table_on_cpu_patched(patched.get_base_model())
     assert not per_layer_offload.is_table_on_cpu_patched(lora_model.get_base_model())
     seen = []
@@ -106,6 +106,24 @@ def test_per_layer_lookup_in_cpu_ram_gives_identical_hidden_states_logits_and_lo
     assert torch.equal(hidden_p, hidden) and torch.equal(logits_p, logits)
     assert grads.keys() == grads_p.keys() and len(grads) == 2 * (5 * 22 + 2 * 20)
     assert all(g.abs().max() > 0 for g in grads.values())
+    for name in grads:
+        assert torch.equal(grads_p[name], grads[name]), name
+
+
+def test_a_float32_run_keeps_a_bfloat16_table_in_ram_as_bfloat16_with_identical_results(tiny_model_dir, capsys):
+    """A GPU without bfloat16 (and the CPU) trains in float32; the table came from bfloat16, so RAM holds it as
+    bfloat16 (half the RAM) and widens the looked-up rows: the numbers are the float32 table's, bit for bit."""
+    plain = with_trained_looking_lora(load_model(tiny_model_dir, table_on_gpu=True))
+    patched = with_trained_looking_lora(load_model(tiny_model_dir, table_on_gpu=False))
+    assert "(0.01 GB, bfloat16) stays in CPU RAM" in capsys.readouterr().out
+    assert per_layer_offload.find_table(patched.get_base_model()).weight.dtype == torch.bfloat16
+    assert per_layer_offload.find_table(plain.get_base_model()).weight.dtype == torch.float32
+
+    batch = make_batch(masked=True)
+    hidden, logits, grads = forward_backward(plain, batch)
+    hidden_p, logits_p, grads_p = forward_backward(patched, batch)
+    assert hidden_p.dtype == torch.float32
+    assert torch.equal(hidden_p, hidden) and torch.equal(logits_p, logits)
     for name in grads:
         assert torch.equal(grads_p[name], grads[name]), name
 

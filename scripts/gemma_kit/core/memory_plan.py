@@ -151,7 +151,9 @@ def plan_memory(config: dict, *, lora_rank: int, max_seq_length: int, batch_size
     }
     parts[SLACK_PART] = sum(parts.values()) * (FRAGMENTATION - 1)
     parts[CONTEXT_PART] = CUDA_CONTEXT_BYTES
-    return MemoryPlan(parts, sum(parts.values()), cpu_ram=0.0 if per_layer_table_on_gpu else table)
+    # In RAM the table stays bfloat16 even for a float32 run (lossless: training/per_layer_offload.py).
+    in_ram = 0.0 if per_layer_table_on_gpu else counts.per_layer_table * BF16
+    return MemoryPlan(parts, sum(parts.values()), cpu_ram=in_ram)
 
 
 # ---- decisions (pure; finetune applies them) ------------------------------------------------------------------
@@ -194,7 +196,7 @@ def _lora_outputs(config: dict, layer: int) -> list[int]:
     return outs
 
 
-def format_plan(plan: MemoryPlan, label: str, gpu_total: float | None) -> str:
+def format_plan(plan: MemoryPlan, label: str) -> str:
     lines = [f"Estimated GPU memory for {label}:"]
     for name, size in plan.parts.items():
         if name.startswith("per-layer table") and plan.cpu_ram:
@@ -202,9 +204,74 @@ def format_plan(plan: MemoryPlan, label: str, gpu_total: float | None) -> str:
         else:
             lines.append(f"  {name:<32}{size / GIB:6.2f} GB")
     lines.append(f"  {'total':<32}{plan.total / GIB:6.2f} GB")
-    if gpu_total:
-        verdict = "fits" if plan.total <= gpu_total * 0.95 else "does NOT fit"
-        lines.append(f"  -> ~{plan.total / GIB:.1f} GB of your {gpu_total / GIB:.0f} GB: {verdict}")
-        if verdict != "fits":
-            lines.append("     To fit: choose model = \"E2B\", preset \"quick\", or a smaller max_seq_length.")
+    return "\n".join(lines)
+
+
+# ---- one run: the settings on this GPU (finetune and doctor print the same thing) -----------------------------
+@dataclass(frozen=True)
+class GpuMemory:
+    name: str
+    total: float   # bytes
+    free: float    # bytes free now (a CUDA context of ours, if any, already counted as used)
+    bf16: bool     # native bfloat16; without it the parts not in 4-bit are float32 (training/device.py)
+
+
+@dataclass(frozen=True)
+class RunMemory:
+    plan: MemoryPlan
+    table_on_gpu: bool
+    verdict: str            # judge_memory's word
+    gpu: GpuMemory | None   # None: no GPU
+
+
+def plan_run(config: dict, settings, gpu: GpuMemory | None) -> RunMemory:
+    """The memory plan of a training run with these settings on this GPU, "auto" placement decided."""
+    free, total = (gpu.free, gpu.total) if gpu else (None, None)
+    weights_bytes = 4 if gpu and not gpu.bf16 else BF16
+
+    def plan(table_on_gpu: bool) -> MemoryPlan:
+        return plan_memory(config, lora_rank=settings.lora_rank, max_seq_length=settings.max_seq_length,
+                           batch_size=settings.batch_size, per_layer_table_on_gpu=table_on_gpu,
+                           chunked_loss=settings.chunked_loss, weights_bytes=weights_bytes)
+
+    table_on_gpu = choose_table_on_gpu(settings.per_layer_table_on_gpu, free, total, plan(True))
+    chosen = plan(table_on_gpu)
+    return RunMemory(chosen, table_on_gpu, judge_memory(chosen.to_allocate, free, total), gpu)
+
+
+def lighter_setups(settings) -> str:
+    """What to change, cheapest first, when a run does not fit."""
+    savers = ['per_layer_table_on_gpu = "auto"'] if settings.per_layer_table_on_gpu == "yes" else []
+    savers += [] if settings.chunked_loss else ["chunked_loss = true"]
+    savers += [] if settings.preset == "quick" else ["--preset quick"]
+    savers += ["a smaller max_seq_length (e.g. --set max_seq_length=512)"]
+    savers += ['model = "E2B"'] if settings.model == "E4B" else []
+    return ", ".join(savers)
+
+
+def describe_run(run: RunMemory, settings, model_name: str) -> str:
+    """The table, the placement chosen and a one-line verdict for the user's GPU (with what to change)."""
+    label = (f"{model_name}, preset {settings.preset} (LoRA rank {settings.lora_rank}, {settings.max_seq_length} "
+             f"tokens x batch {settings.batch_size})")
+    where = "on the GPU" if run.table_on_gpu else ("in CPU RAM" if run.gpu
+                                                   else "in RAM, looked up as it would be beside a GPU")
+    loss = (f"computed {LOSS_CHUNK_TOKENS} tokens at a time, assistant tokens only" if settings.chunked_loss
+            else "over all logits at once (chunked_loss = false)")
+    lines = [format_plan(run.plan, label),
+             f"  per-layer table: {where} (per_layer_table_on_gpu = {settings.per_layer_table_on_gpu!r}); "
+             f"loss: {loss}."]
+    if run.gpu is None:
+        lines.append("  (no GPU here: these figures are what an NVIDIA GPU with bfloat16 would need; on this "
+                     "computer the run uses ordinary RAM and nothing is refused)")
+        return "\n".join(lines)
+    need, free, total = run.plan.to_allocate / GIB, run.gpu.free / GIB, run.gpu.total / GIB
+    lines.append(f"  -> {model_name}, {settings.preset}: ~{need:.1f} GB beyond the CUDA context; {free:.1f} GB of "
+                 f"the {total:.1f} GB on {run.gpu.name} are free: " + {
+                     "fits": "fits.", "tight": "tight (within the estimate's error): it will try.",
+                     "busy": "does NOT fit while other programs use the GPU.",
+                     "too_small": "does NOT fit on this GPU."}[run.verdict])
+    if run.verdict == "busy":
+        lines.append("     Close programs that use the GPU (games, video, LM Studio or Ollama with a model loaded).")
+    elif run.verdict in ("too_small", "tight"):
+        lines.append(f"     To fit: {lighter_setups(settings)}.")
     return "\n".join(lines)

@@ -9,8 +9,8 @@ import shutil
 import sys
 from dataclasses import dataclass
 
-from ..core.checkpoint import find_checkpoint_problems, read_config, text_config_of
-from ..core.memory_plan import format_plan, plan_memory, reference_text_config
+from ..core.checkpoint import find_checkpoint_problems, read_config
+from ..core.memory_plan import describe_run, plan_run, reference_text_config
 from ..core.console import human_size, say
 from ..core.settings import Settings
 
@@ -84,22 +84,29 @@ def check_model(settings: Settings) -> Finding:
     return Finding("Model", f"{folder}: incomplete", "; ".join(problems) + " — run download_model.bat again")
 
 
-def gpu_total_memory() -> float | None:
+def detect_gpu_memory():
+    """The GPU as the memory plan sees it (free memory now), or None: no GPU, or no PyTorch yet."""
     try:
-        import torch
+        import torch  # noqa: F401  (only to know it is installed)
     except ImportError:
         return None
-    return float(torch.cuda.get_device_properties(0).total_memory) if torch.cuda.is_available() else None
+    from ..training.device import detect_machine, gpu_memory_of
+
+    return gpu_memory_of(detect_machine())
 
 
-def memory_plan_text(settings: Settings, gpu_total: float | None) -> str:
-    """The training memory estimate for the chosen model and preset, from the downloaded config if present."""
+def memory_plan_text(settings: Settings, gpu) -> str:
+    """The training memory estimate for the chosen model and settings on this GPU, exactly as finetune will
+    print it (same placement of the per-layer table, same loss), from the downloaded config if present."""
     config_file = settings.model_dir / "config.json"
-    config = text_config_of(read_config(settings.model_dir)) if config_file.exists() else reference_text_config(
-        settings.model)
-    plan = plan_memory(config, lora_rank=settings.lora_rank, max_seq_length=settings.max_seq_length,
-                       batch_size=settings.batch_size)
-    return format_plan(plan, f"{settings.model}, preset {settings.preset}", gpu_total)
+    if config_file.exists():
+        from ..training.model_loading import load_text_config
+
+        config = load_text_config(read_config(settings.model_dir)).to_dict()  # transformers' defaults filled in
+        name = settings.model_dir.name
+    else:
+        config, name = reference_text_config(settings.model), settings.model
+    return describe_run(plan_run(config, settings, gpu), settings, name)
 
 
 def collect_findings(settings: Settings) -> list[Finding]:
@@ -113,10 +120,7 @@ def run(settings: Settings, args) -> int:
         mark = "ok " if not f.problem else "!! "
         say(f"{mark}{f.name.ljust(width)}  {f.value}")
     say("")
-    gpu_total = gpu_total_memory()
-    say(memory_plan_text(settings, gpu_total))
-    if gpu_total is None:
-        say("  (no GPU here: the figures are what an NVIDIA GPU would need)")
+    say(memory_plan_text(settings, detect_gpu_memory()))
     problems = [f for f in findings if f.problem]
     if problems:
         say("\nWhat to fix:")

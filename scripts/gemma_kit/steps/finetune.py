@@ -194,76 +194,35 @@ def choose_machine():
 def check_memory(settings, base_dir: Path, machine, ignore: bool = False) -> bool:
     """Print the GPU memory estimate with this run's choices; refuse early if it clearly cannot fit.
     Returns whether the per-layer table goes on the GPU (core/memory_plan.py decides; issue 11)."""
-    from gemma_kit.core.memory_plan import REFUSED, choose_table_on_gpu, format_plan, judge_memory, plan_memory
+    from gemma_kit.core.memory_plan import REFUSED, describe_run, plan_run
+    from gemma_kit.training.device import gpu_memory_of
     from gemma_kit.training.model_loading import load_text_config
 
     config = load_text_config(read_config(base_dir)).to_dict()   # with transformers' defaults for absent keys
-    free = machine.gpu_free_bytes if machine.cuda_available else None
-    total = machine.gpu_memory_bytes if machine.cuda_available else None
-    weights_bytes = 4 if machine.cuda_available and not machine.bf16_supported else 2   # training/device.py
-
-    def plan(table_on_gpu: bool):
-        return plan_memory(config, lora_rank=settings.lora_rank, max_seq_length=settings.max_seq_length,
-                           batch_size=settings.batch_size, per_layer_table_on_gpu=table_on_gpu,
-                           chunked_loss=settings.chunked_loss, weights_bytes=weights_bytes)
-
-    table_on_gpu = choose_table_on_gpu(settings.per_layer_table_on_gpu, free, total, plan(True))
-    chosen = plan(table_on_gpu)
-    label = (f"{base_dir.name}, preset {settings.preset} (LoRA rank {settings.lora_rank}, {settings.max_seq_length} "
-             f"tokens x batch {settings.batch_size})")
-    say(format_plan(chosen, label, None))
-    say(describe_memory_choices(settings, table_on_gpu, machine.cuda_available))
-    verdict = judge_memory(chosen.to_allocate, free, total)
-    say(describe_verdict(verdict, chosen, free, total))
-    if verdict in REFUSED:
-        problem = memory_problem(verdict, settings, chosen, machine)
+    run = plan_run(config, settings, gpu_memory_of(machine))
+    say(describe_run(run, settings, base_dir.name))
+    if run.verdict in REFUSED:
+        problem = memory_problem(run, settings)
         if not ignore:
             raise problem
         warn(f"{problem.message} Starting anyway (--ignore-memory-check).")
-    return table_on_gpu
+    return run.table_on_gpu
 
 
-def describe_memory_choices(settings, table_on_gpu: bool, cuda_available: bool) -> str:
-    from gemma_kit.core.memory_plan import LOSS_CHUNK_TOKENS
+def memory_problem(run, settings) -> UserError:
+    from gemma_kit.core.memory_plan import GIB, lighter_setups
 
-    where = "on the GPU" if table_on_gpu else ("in CPU RAM" if cuda_available
-                                               else "in RAM, looked up as it would be beside a GPU")
-    loss = (f"computed {LOSS_CHUNK_TOKENS} tokens at a time, assistant tokens only" if settings.chunked_loss
-            else "over all logits at once (chunked_loss = false)")
-    return (f"  per-layer table: {where} (per_layer_table_on_gpu = {settings.per_layer_table_on_gpu!r}); "
-            f"loss: {loss}.")
-
-
-def describe_verdict(verdict: str, plan, free, total) -> str:
-    from gemma_kit.core.memory_plan import GIB
-
-    need = plan.to_allocate / GIB
-    if verdict == "no_gpu":
-        return ("  (no GPU here: these figures are what an NVIDIA GPU with bfloat16 would need; on this computer "
-                "the run uses ordinary RAM and nothing is refused)")
-    return (f"  -> needs ~{need:.1f} GB beyond the CUDA context; {free / GIB:.1f} GB of the GPU's {total / GIB:.1f} GB "
-            f"are free: " + {"fits": "fits.", "tight": "tight (within the estimate's error): trying.",
-                             "busy": "does NOT fit while other programs use the GPU.",
-                             "too_small": "does NOT fit on this GPU."}[verdict])
-
-
-def memory_problem(verdict: str, settings, plan, machine) -> UserError:
-    from gemma_kit.core.memory_plan import GIB
-
-    need, free, total = plan.to_allocate / GIB, machine.gpu_free_bytes / GIB, machine.gpu_memory_bytes / GIB
+    need, free, total, name = run.plan.to_allocate / GIB, run.gpu.free / GIB, run.gpu.total / GIB, run.gpu.name
     anyway = " To try anyway: finetune_gemma.bat --ignore-memory-check."
-    if verdict == "busy":
+    if run.verdict == "busy":
         return UserError(f"Training needs about {need:.1f} GB of GPU memory, but only {free:.1f} GB of the "
-                         f"{total:.1f} GB on {machine.gpu_name} are free: other programs are using the rest.",
+                         f"{total:.1f} GB on {name} are free: other programs are using the rest.",
                          "Close programs that use the GPU (games, video, LM Studio or Ollama with a model loaded) "
                          "and run finetune_gemma.bat again." + anyway)
-    savers = [] if settings.per_layer_table_on_gpu != "yes" else ['per_layer_table_on_gpu = "auto"']
-    savers += [] if settings.chunked_loss else ["chunked_loss = true"]
-    smaller = ", ".join(savers + ['--preset quick', "a smaller max_seq_length (e.g. --set max_seq_length=512)"]
-                        + (['model = "E2B"'] if settings.model == "E4B" else []))
-    return UserError(f"Training needs about {need:.1f} GB of GPU memory, more than {machine.gpu_name} has "
+    return UserError(f"Training needs about {need:.1f} GB of GPU memory, more than {name} has "
                      f"({total:.1f} GB, {free:.1f} GB free).",
-                     f"Use a lighter setup in settings.toml or on the command line: {smaller}." + anyway)
+                     f"Use a lighter setup in settings.toml or on the command line: {lighter_setups(settings)}."
+                     + anyway)
 
 
 # ---- data -------------------------------------------------------------------------------------------------

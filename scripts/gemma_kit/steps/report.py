@@ -77,8 +77,11 @@ def load_models(settings: Settings, adapter: Path):
         raise UserError(f"There is no base model at {base_dir}.", "Run download_model.bat first.")
     tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
     say(f"Loading {base_dir.name} (4-bit) with the adapter {adapter} ...")
+    # The per-layer table in RAM unless told otherwise: replies need only a few rows, and right after training
+    # the GPU may still hold the trainer's memory.
     model = load_text_model(base_dir, load_text_config(read_config(base_dir)), precision,
-                            choose_device(machine.cuda_available))
+                            choose_device(machine.cuda_available),
+                            per_layer_table_on_gpu=settings.per_layer_table_on_gpu == "yes")
     model = PeftModel.from_pretrained(model, str(adapter))
     model.eval()
     return model, tokenizer

@@ -76,3 +76,12 @@ def detect_machine() -> Machine:
     # including_emulation=False: torch otherwise says True on pre-Ampere GPUs, where bf16 is emulated and slow.
     return Machine(cuda_available=True, bf16_supported=torch.cuda.is_bf16_supported(including_emulation=False),
                    gpu_name=props.name, gpu_memory_bytes=int(props.total_memory), gpu_free_bytes=int(free))
+
+
+def gpu_memory_of(machine: Machine):
+    """The memory plan's view of the GPU (core/memory_plan.py), or None without one."""
+    from gemma_kit.core.memory_plan import GpuMemory
+
+    if not machine.cuda_available:
+        return None
+    return GpuMemory(machine.gpu_name, machine.gpu_memory_bytes, machine.gpu_free_bytes, machine.bf16_supported)

@@ -10,7 +10,7 @@ import contextlib
 import os
 from pathlib import Path
 
-from gemma_kit.core.checkpoint import TensorInfo, text_config_of
+from gemma_kit.core.checkpoint import TensorInfo, index_tensors, text_config_of
 
 from . import patches, per_layer_offload
 from .device import Precision
@@ -120,7 +120,9 @@ def load_text_model(model_dir: Path, text_config, precision: Precision, device: 
     patches.check_sensitive_layers_kept_out(model, skip_names)
     patches.turn_off_kv_cache_for_training(model)
     if not per_layer_table_on_gpu:
-        per_layer_offload.keep_per_layer_table_on_cpu(model)
+        stored = index_tensors(model_dir).get(TEXT_PREFIX + "embed_tokens_per_layer.weight")
+        per_layer_offload.keep_per_layer_table_on_cpu(model, stored_as_bf16=stored is not None
+                                                      and stored.dtype == "BF16")
     return model
 
 

@@ -11,7 +11,8 @@ How it is placed: `load_device_map` asks from_pretrained to load the table strai
 holds it, not even while loading). With a device map naming two devices, transformers calls accelerate's
 `dispatch_model`, which treats a "cpu" module as *offloaded*: it empties the module (weights on "meta") and
 copies the whole table to the GPU at every forward. `keep_per_layer_table_on_cpu` removes that hook (accelerate
-puts the weights back on the CPU when its hook is detached) and adds two plain forward hooks instead. No library
+puts the weights back on the CPU when its hook is detached) and gives the table a forward that looks up on the
+CPU and sends the rows to the model's device. No library
 source is changed. Evidence and limits: dev_log.txt 2026-11-22 ("finetune: the per-layer table in CPU RAM").
 """
 from __future__ import annotations
@@ -45,12 +46,15 @@ def find_table(model):
     return table
 
 
-def keep_per_layer_table_on_cpu(model) -> int:
-    """Patch 4 on a loaded Gemma3nForCausalLM: the table in CPU RAM, its lookups moved to and from it by hooks.
+def keep_per_layer_table_on_cpu(model, stored_as_bf16: bool = False) -> int:
+    """Patch 4 on a loaded Gemma3nForCausalLM: the table in CPU RAM, its lookups moved to and from it.
 
     Works wherever the table was loaded: in CPU RAM through `load_device_map` (accelerate's offload hook is
     removed), or on the GPU (it is moved). On a CPU-only machine nothing moves, but the same code path runs.
-    Returns the bytes of the table now in CPU RAM."""
+    `stored_as_bf16`: the checkpoint holds the table in bfloat16 (every real Gemma 3n does). A run in float32
+    (a GPU without bfloat16, the CPU) then keeps it in RAM as bfloat16, losslessly: 3.75-4.4 GB of RAM instead of
+    7.5-8.8 GB, which a 16 GB computer needs. Rows are widened to float32 before Gemma's scale is applied, so
+    the result is the float32 lookup's, bit for bit. Returns the bytes of the table now in CPU RAM."""
     import torch
     from accelerate.hooks import remove_hook_from_module
 
@@ -62,15 +66,28 @@ def keep_per_layer_table_on_cpu(model) -> int:
     if table.weight.device.type == "meta":
         raise RuntimeError("the per-layer table is still on the meta device after removing accelerate's hook; "
                            "accelerate changed how it offloads modules, update the patch.")
+    if not hasattr(table, "embed_scale"):
+        raise RuntimeError("Gemma 3n patch keep_per_layer_table_on_cpu: the per-layer table has no embed_scale; "
+                           "transformers changed Gemma3nTextScaledWordEmbedding, update the patch.")
+    output_dtype = table.weight.dtype
     table.to("cpu")
+    if stored_as_bf16 and output_dtype == torch.float32:
+        table.weight.data = table.weight.data.to(torch.bfloat16)   # exact: these values came from bfloat16
     output_device = dict(model.named_modules())[PROJECTION_MODULE].weight.device
     cpu = torch.device("cpu")
-    table.register_forward_pre_hook(lambda module, args: (args[0].to(cpu),) + tuple(args[1:]))
-    table.register_forward_hook(lambda module, args, rows: rows.to(output_device))
+
+    def lookup_on_cpu(input_ids):
+        # Gemma3nTextScaledWordEmbedding.forward, with the rows widened to the model's dtype before scaling.
+        rows = torch.nn.functional.embedding(input_ids.to(cpu), table.weight, table.padding_idx)
+        rows = rows.to(output_device, dtype=output_dtype, non_blocking=True)
+        return rows * table.embed_scale.to(output_device, dtype=output_dtype)
+
+    table.forward = lookup_on_cpu
     setattr(table, MARK, True)
     size = table.weight.numel() * table.weight.element_size()
-    say(f"Gemma 3n patch: the per-layer embedding table ({size / 1024 ** 3:.2f} GB) stays in CPU RAM; each step "
-        f"looks up only its tokens' rows and sends them to {output_device}.")
+    say(f"Gemma 3n patch: the per-layer embedding table ({size / 1024 ** 3:.2f} GB, "
+        f"{str(table.weight.dtype).removeprefix('torch.')}) stays in CPU RAM; each step looks up only its tokens' "
+        f"rows and sends them to {output_device}.")
     return size
 
 
