@@ -52,3 +52,33 @@ def test_stop_leaves_merging_to_the_next_bat(tiny_model_dir, tmp_path, capsys):
     assert finetune(tmp_path, tiny_model_dir, "stop") == 0
     assert capsys.readouterr().out.rstrip().endswith("Next: run merge_lora.bat  (or: gemma-kit merge-lora)")
     assert not (tmp_path / "output" / "merged_model").exists()
+
+
+def test_the_trained_model_is_released_before_the_follow_up_loads_its_own(tiny_model_dir, tmp_path, monkeypatch):
+    """On a GPU, report / merge / convert after training would otherwise share the GPU with the trained model."""
+    import gc
+    import weakref
+
+    import bitsandbytes.backends.cpu.ops  # noqa: F401
+    # ^ imported here, not inside build_model: on a CPU with AVX512-BF16 it logs an exception object, whose
+    #   traceback would pin build_model's frame (and the model) in pytest's log capture. Only tests keep log records.
+    from gemma_kit.steps import finetune as step
+
+    models, alive_at_follow_up = [], []
+    build_model, follow_up = step.build_model, step.follow_up
+
+    def build_and_remember(*args, **kwargs):
+        model = build_model(*args, **kwargs)
+        models.append(weakref.ref(model))
+        return model
+
+    def follow_up_after_checking(settings):
+        gc.collect()
+        alive_at_follow_up.append(models[0]() is not None)
+        return follow_up(settings)
+
+    monkeypatch.setattr(step, "build_model", build_and_remember)
+    monkeypatch.setattr(step, "follow_up", follow_up_after_checking)
+    write_tiny_dataset(tmp_path)
+    assert finetune(tmp_path, tiny_model_dir, "stop") == 0
+    assert alive_at_follow_up == [False]

@@ -99,7 +99,13 @@ def run(settings, args, extra_callbacks=()) -> int:
         # ---- train
         train(parts, plan)
     # ---- report
-    return report(settings, parts, model, tokenizer, base_dir, train_data, eval_data, machine, precision)
+    stopped_early = report(settings, parts, model, tokenizer, base_dir, train_data, eval_data, machine, precision)
+    if stopped_early is not None:
+        return stopped_early
+    # The report, merge and convert load models of their own: the trained one must not hold the GPU meanwhile.
+    del parts, model
+    release_memory()
+    return follow_up(settings)
 
 
 # ---- settings ---------------------------------------------------------------------------------------------
@@ -381,7 +387,8 @@ def train(parts: RunParts, plan) -> None:
 
 # ---- report -----------------------------------------------------------------------------------------------
 def report(settings, parts: RunParts, model, tokenizer, base_dir: Path, train_data, eval_data, machine,
-           precision) -> int:
+           precision) -> int | None:
+    """Summary and adapter; an exit code if the run stopped early, None when it finished (follow_up comes next)."""
     state = parts.trainer.state
     if parts.guard.stopped:
         write_summary(settings, parts, train_data, eval_data, machine, precision, "stopped: not finite")
@@ -398,7 +405,19 @@ def report(settings, parts: RunParts, model, tokenizer, base_dir: Path, train_da
     say(describe_result(summary))
     say(f"Wrote the LoRA adapter to {settings.adapter_dir}{os.sep} and the summary to "
         f"{summary_path(settings)}.")
-    return follow_up(settings)
+    return None
+
+
+def release_memory() -> None:
+    """Give back what the finished run held (the caller has dropped its references): Python objects, then the
+    CUDA caching allocator's blocks, so the next step's model finds the GPU empty."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 ANSWER_TIMEOUT_SECONDS = 120  # training often ends overnight: nobody should have to be there to answer
