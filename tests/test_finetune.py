@@ -377,3 +377,31 @@ def test_missing_dataset_says_to_run_prepare_dataset(tiny_model_dir, tmp_path, c
     assert capsys.readouterr().err == (
         f"Error: {tmp_path / 'data' / 'train_dataset.jsonl'} does not exist.\n"
         "What to do: Run prepare_dataset.bat first: it turns your chat exports into the training files.\n")
+
+
+class RaiseOutOfMemory(TrainerCallback):
+    """Raises torch's real CUDA out-of-memory error in the forward of the given step, as a full GPU would."""
+
+    def __init__(self, step: int):
+        self.step, self.armed = step, False
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        def fail(module, inputs, output):
+            if self.armed:
+                raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 1.00 GiB")
+        model.get_base_model().lm_head.register_forward_hook(fail)
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self.armed = state.global_step + 1 == self.step
+
+
+def test_running_out_of_gpu_memory_mid_training_is_a_plain_message_with_the_checkpoint_to_resume(
+        tiny_model_dir, tmp_path):
+    write_dataset(tmp_path)
+    argv = finetune_argv(tmp_path, tiny_model_dir, "--set", "eval_steps=2", "--max-steps", "6")
+    with pytest.raises(UserError) as caught:
+        run_with_callbacks(argv, [RaiseOutOfMemory(step=4)])
+    assert caught.value.message == "The GPU ran out of memory while training (at step 3)."
+    assert caught.value.hint.startswith("Close programs that use the GPU")
+    assert "--preset quick" in caught.value.hint
+    assert caught.value.hint.endswith("finetune_gemma.bat --resume continues from checkpoint-2.")

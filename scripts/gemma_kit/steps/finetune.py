@@ -42,6 +42,9 @@ SAMPLE_NEW_TOKENS = 48
 MAX_NONFINITE_IN_A_ROW = 5                  # then stop, pointing at the last good checkpoint
 EXIT_INTERRUPTED = 130                      # Ctrl+C, like cli.main
 
+LIGHTER_SETUP = ("use a lighter setup: --preset quick, a smaller max_seq_length (e.g. --set max_seq_length=512) "
+                 'or model = "E2B" in settings.toml')
+
 
 def add_arguments(parser) -> None:
     choice = parser.add_mutually_exclusive_group()
@@ -274,14 +277,15 @@ def describe_data(label: str, data: collate.PreparedData, limit: int) -> str:
 def build_model(settings, base_dir: Path, machine, precision, table_on_gpu: bool = True):
     from transformers import set_seed
 
-    from gemma_kit.training.device import choose_device
+    from gemma_kit.training.device import choose_device, memory_errors_in_plain_words
     from gemma_kit.training.model_loading import (add_lora, describe_left_out, describe_lora, load_text_config,
                                                   load_text_model, summarize_left_out)
 
     config = read_config(base_dir)
     say(f"Loading {base_dir.name} (text model only, 4-bit) ...")
-    model = load_text_model(base_dir, load_text_config(config), precision, choose_device(machine.cuda_available),
-                            per_layer_table_on_gpu=table_on_gpu)
+    with memory_errors_in_plain_words(f"loading {base_dir.name}", LIGHTER_SETUP):
+        model = load_text_model(base_dir, load_text_config(config), precision,
+                                choose_device(machine.cuda_available), per_layer_table_on_gpu=table_on_gpu)
     say(describe_left_out(summarize_left_out(index_tensors(base_dir), config.get("text_config") or config)))
     set_seed(settings.seed)   # the LoRA initialisation draws random numbers: same seed, same start
     model = add_lora(model, settings.lora_rank, settings.lora_alpha, settings.lora_dropout)
@@ -371,15 +375,18 @@ def record_run(settings, plan, base_dir: Path) -> None:
 
 # ---- train ------------------------------------------------------------------------------------------------
 def train(parts: RunParts, plan) -> None:
-    import torch
+    from gemma_kit.training.device import memory_errors_in_plain_words
 
     say(f"TensorBoard: {parts.run_dir} (check_tensorboard_runs.bat shows it). Ctrl+C saves a checkpoint and stops.")
     try:
-        parts.trainer.train(resume_from_checkpoint=str(plan.checkpoint) if plan.action == "resume" else None)
-    except torch.OutOfMemoryError as e:
-        raise UserError(f"The GPU ran out of memory at step {parts.trainer.state.global_step}.",
-                        "Lower max_seq_length (e.g. --set max_seq_length=512) or use --preset quick or model = "
-                        '"E2B"; then run finetune_gemma.bat --resume.') from e
+        with memory_errors_in_plain_words("training", LIGHTER_SETUP):
+            parts.trainer.train(resume_from_checkpoint=str(plan.checkpoint) if plan.action == "resume" else None)
+    except UserError as e:
+        latest = resume.latest_checkpoint(Path(parts.trainer.args.output_dir))
+        e.message = e.message.rstrip(".") + f" (at step {parts.trainer.state.global_step})."
+        if latest:
+            e.hint += f" finetune_gemma.bat --resume continues from {latest.name}."
+        raise
     finally:
         parts.ctrl_c.restore()
         parts.writer.close()

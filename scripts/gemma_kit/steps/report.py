@@ -157,13 +157,17 @@ def run(settings: Settings, args) -> int:
     adapter = find_adapter(settings, args)
     from ..training.collate import read_conversations
 
+    from ..training.device import memory_errors_in_plain_words
+
     conversations = read_conversations(settings.eval_file)
     samples = pick_samples(conversations, max(settings.report_examples, 1), settings.seed)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=FutureWarning)  # library deprecations: nothing to act on
-        model, tokenizer = load_models(settings, adapter)
-        generate_all(model, tokenizer, samples, settings)
-        base_loss, tuned_loss = eval_losses(model, tokenizer, settings)
+        with memory_errors_in_plain_words("writing the before/after report",
+                                          "lower report_max_new_tokens or report_examples in settings.toml"):
+            model, tokenizer = load_models(settings, adapter)
+            generate_all(model, tokenizer, samples, settings)
+            base_loss, tuned_loss = eval_losses(model, tokenizer, settings)
     facts = collect_facts(settings, adapter, base_loss, tuned_loss)
     dest = settings.path(getattr(args, "output", None) or Path(settings.output_dir) / REPORT_FILE)
     with atomic_file(dest) as tmp:

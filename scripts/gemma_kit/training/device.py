@@ -14,7 +14,10 @@ Why these choices (dev_log.txt 2026-11-22, "finetune: precision"):
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
+
+from gemma_kit.core.console import UserError
 
 BF16_GPU_NOTE = "this GPU computes in bfloat16 natively"
 FP16_GPU_NOTE = ("this GPU has no native bfloat16, and Gemma 3n overflows in float16 (activations beyond 65,504 "
@@ -85,3 +88,31 @@ def gpu_memory_of(machine: Machine):
     if not machine.cuda_available:
         return None
     return GpuMemory(machine.gpu_name, machine.gpu_memory_bytes, machine.gpu_free_bytes, machine.bf16_supported)
+
+
+WINDOWS_PAGING_FILE_TOO_SMALL = 1455   # ERROR_COMMITMENT_LIMIT, what torch/safetensors see when RAM + swap run out
+
+
+@contextlib.contextmanager
+def memory_errors_in_plain_words(doing: str, lighter: str):
+    """Out-of-memory errors inside the block become a UserError naming which memory ran out and what to do.
+
+    `doing`: "loading the model", ...; `lighter`: the settings change that needs less memory for this step."""
+    import torch
+
+    try:
+        yield
+    except torch.cuda.OutOfMemoryError as e:
+        raise UserError(f"The GPU ran out of memory while {doing}.",
+                        "Close programs that use the GPU (games, video, LM Studio or Ollama with a model loaded), "
+                        f"or {lighter}; then run this step again.") from e
+    except MemoryError as e:
+        raise UserError(f"The computer ran out of memory (RAM) while {doing}.",
+                        f"Close other programs, or {lighter}; then run this step again.") from e
+    except OSError as e:
+        if getattr(e, "winerror", None) != WINDOWS_PAGING_FILE_TOO_SMALL:
+            raise
+        raise UserError(f"Windows ran out of memory while {doing} (RAM plus the paging file is too small).",
+                        "Close other programs, or let Windows manage the paging file size (System > About > "
+                        "Advanced system settings > Performance > Advanced > Virtual memory), with at least 20 GB "
+                        "free on drive C:; then run this step again.") from e
