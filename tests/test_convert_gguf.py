@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from gemma_kit.cli import main
+from gemma_kit.core.raw_floats import bf16_bits_to_f32
 from gemma_kit.gguf_gemma3n import tensor_stream
 from gemma_kit.gguf_gemma3n.model_keys import rope_settings
 from reference.llama_cpp_reference import run_reference
@@ -243,7 +244,7 @@ def test_q8_0_blocks_equal_gguf_quants_whatever_the_cut(rows, row_length):
     values = np.random.default_rng(rows).standard_normal((rows, row_length)).astype(np.float32)
     values[0, :8] = [0.5, -0.5, 1.5, 127.0, -127.0, 0.0, 2.5, -2.5]   # ties and extremes of the rounding
     raw = (values.view(np.uint32) >> 16).astype(np.uint16)            # as bf16
-    as_f32 = tensor_stream.bf16_to_f32(raw.reshape(-1)).reshape(rows, row_length)
+    as_f32 = bf16_bits_to_f32(raw.reshape(-1)).reshape(rows, row_length)
     expected = gguf.quants.quantize(as_f32, gguf.GGMLQuantizationType.Q8_0).reshape(-1)
     got = tensor_stream.encode_block(raw.view(np.uint8).reshape(-1), "BF16", gguf.GGMLQuantizationType.Q8_0,
                                      row_length)
@@ -384,3 +385,33 @@ def test_no_check_skips_loading_the_file_and_says_so(tiny_model_dir, tmp_path, c
     assert convert(tmp_path, tiny_model_dir, tmp_path / "fast.gguf", "--no-check") == 0
     out = capsys.readouterr().out
     assert "Self-check skipped (--no-check)." in out and "Self-check: the file works" not in out
+
+
+def test_a_merge_older_than_its_adapter_is_pointed_out(tiny_model_dir, tmp_path, capsys):
+    """Trained again but not merged again: the GGUF would silently lack the new training."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import Gemma3nForCausalLM
+
+    from gemma_kit.core.checkpoint import MERGE_RECORD
+    from gemma_kit.steps.convert_gguf import stale_merge_warning
+
+    adapter = tmp_path / "output" / "lora_adapter"
+    model = Gemma3nForCausalLM.from_pretrained(str(tiny_model_dir), dtype=torch.float32)
+    peft_model = get_peft_model(model, LoraConfig(r=2, lora_alpha=4, target_modules=["q_proj"]))
+    peft_model.save_pretrained(str(adapter))
+    assert main(["--root", str(tmp_path), "merge-lora", "--base", str(tiny_model_dir)]) == 0
+    merged = tmp_path / "output" / "merged_model"
+    assert json.loads((merged / MERGE_RECORD).read_text())["adapter_fingerprint"]
+    assert stale_merge_warning(merged) is None
+    assert stale_merge_warning(tiny_model_dir) is None            # not written by merge-lora: nothing to say
+
+    with torch.no_grad():
+        next(p for n, p in peft_model.named_parameters() if "lora_B" in n).add_(0.5)   # "trained again"
+    peft_model.save_pretrained(str(adapter))
+    assert stale_merge_warning(merged) == (
+        f"{merged} was merged from the adapter in {adapter}, which has changed since (trained again?). This GGUF "
+        "does not include that newer training: run merge_lora.bat, then convert again.")
+    capsys.readouterr()
+    assert main(["--root", str(tmp_path), "convert-gguf", "--no-check"]) == 0
+    assert capsys.readouterr().err.count("which has changed since (trained again?)") == 2   # at the start and the end

@@ -11,7 +11,7 @@ from huggingface_hub import errors as hub_errors
 
 from gemma_kit.cli import main
 from gemma_kit.core.console import UserError
-from gemma_kit.steps.download_model import explain_hub_error, is_needed_file
+from gemma_kit.steps.download_model import bytes_still_needed, explain_hub_error, is_needed_file
 
 REPO = "google/gemma-3n-E4B-it"
 
@@ -132,3 +132,12 @@ def test_a_model_chosen_here_is_saved_for_the_other_steps(tiny_model_dir, tmp_pa
     from gemma_kit.core.settings import load_settings
 
     assert load_settings(tmp_path).model_dir == dest
+
+
+def test_a_resumed_download_needs_space_only_for_what_is_missing(tmp_path):
+    files = {"config.json": 10, "model-00001-of-00002.safetensors": 1000, "model-00002-of-00002.safetensors": 500}
+    assert bytes_still_needed(files, tmp_path / "not-yet") == 1510
+    (tmp_path / "config.json").write_bytes(b"x" * 10)                          # complete
+    (tmp_path / "model-00001-of-00002.safetensors").write_bytes(b"x" * 1000)  # complete
+    (tmp_path / "model-00002-of-00002.safetensors").write_bytes(b"x" * 200)   # cut short: written again
+    assert bytes_still_needed(files, tmp_path) == 500

@@ -20,6 +20,7 @@ from gemma_kit.cli import build_parser, main
 from gemma_kit.core.checkpoint import checkpoint_fingerprint, read_config
 from gemma_kit.core.console import UserError
 from gemma_kit.core.settings import load_settings
+from gemma_kit.training import resume
 from gemma_kit.steps import finetune
 from gemma_kit.training import collate, device, model_loading, patches
 from gemma_kit.training.callbacks import best_checkpoints, eval_losses
@@ -272,6 +273,40 @@ def test_changed_settings_need_resume_or_restart(trained, capsys):
     assert (f"Error: Since the last training run in {root / 'output' / 'checkpoints'} these changed: "
             "learning_rate: 0.005 -> 0.001.\n") in err
     assert "What to do: Run finetune_gemma.bat --resume to continue from checkpoint-40 with the new values, " in err
+
+
+def test_the_result_names_the_best_checkpoint_to_merge_when_it_is_not_the_last(trained):
+    root, _, _ = trained
+    summary = json.loads((root / "output" / "training_summary.json").read_text())
+    best = summary["best_checkpoints"][0]
+    text = finetune.describe_result(summary)
+    if best["step"] == summary["step"]:
+        assert "merge_lora.bat --adapter" not in text
+    else:
+        assert (f"The lowest eval loss was at step {best['step']}, not at the end: to merge that checkpoint instead, "
+                f'run merge_lora.bat --adapter "{best["path"]}"') in text
+    at_the_end = {**summary, "best_checkpoints": [{**best, "step": summary["step"]}]}
+    assert "merge_lora.bat --adapter" not in finetune.describe_result(at_the_end)
+
+
+def test_resuming_a_finished_run_with_new_data_is_refused_and_keeps_its_record(trained, tmp_path, capsys):
+    """Without the check the Trainer would resume at step 40 of 40, train nothing and call the old adapter new."""
+    root, argv, _ = trained
+    copy = tmp_path / "copy"
+    shutil.copytree(root / "data", copy / "data")
+    shutil.copytree(root / "output" / "checkpoints", copy / "output" / "checkpoints")
+    write_dataset(copy, train=TRAIN_PAIRS[::-1] + [("Ещё вопрос?", "Ещё ответ.")])
+    record = (copy / "output" / "checkpoints" / resume.RUN_STATE_FILE).read_text()
+    argv = [str(copy) if a == str(root) else a for a in argv]
+    assert main(argv + ["--resume"]) == 1
+    err = capsys.readouterr().err
+    assert ("Error: The checkpoint to continue from is at step 40, and this run has 40 steps in all: there is "
+            "nothing left to train.") in err
+    assert "run finetune_gemma.bat --restart" in err
+    assert (copy / "output" / "checkpoints" / resume.RUN_STATE_FILE).read_text() == record
+    assert main(argv + ["--resume", "--max-steps", "42"]) == 0       # training it longer is still possible
+    assert "Trained 42 steps" in capsys.readouterr().out
+    assert (copy / "output" / "checkpoints" / "checkpoint-42").is_dir()
 
 
 # ---- resume ------------------------------------------------------------------------------------------------------

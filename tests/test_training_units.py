@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gemma_kit.core.checkpoint import TensorInfo
+from gemma_kit.core.checkpoint import TensorInfo, latest_checkpoint, list_checkpoints
 from gemma_kit.core.console import UserError
 from gemma_kit.core.settings import Settings
 from gemma_kit.training import collate, device, model_loading, resume
@@ -140,15 +140,18 @@ def test_checkpoints_without_a_record_need_resume():
 
 
 def test_incomplete_checkpoints_are_not_resumed_from(tmp_path):
-    for step, complete in ((10, True), (20, True), (30, False)):
+    # checkpoint-30: cut short before the Trainer wrote its state (last); 40: the adapter is missing.
+    for step, files in ((10, ("trainer_state.json", "adapter_model.safetensors")),
+                        (20, ("trainer_state.json", "adapter_model.safetensors")),
+                        (30, ("adapter_model.safetensors",)), (40, ("trainer_state.json",))):
         folder = tmp_path / f"checkpoint-{step}"
         folder.mkdir()
-        if complete:
-            (folder / resume.TRAINER_STATE_FILE).write_text("{}")
+        for name in files:
+            (folder / name).write_text("{}")
     (tmp_path / "checkpoint-x").mkdir()
-    assert sorted(resume.list_checkpoints(tmp_path)) == [10, 20]
-    assert resume.latest_checkpoint(tmp_path) == tmp_path / "checkpoint-20"
-    assert resume.latest_checkpoint(tmp_path / "missing") is None
+    assert sorted(list_checkpoints(tmp_path)) == [10, 20]
+    assert latest_checkpoint(tmp_path) == tmp_path / "checkpoint-20"
+    assert latest_checkpoint(tmp_path / "missing") is None
 
 
 # ---- data lines ----------------------------------------------------------------------------------------------------
@@ -212,18 +215,16 @@ def test_collator_pads_right_and_counts_padding_of_training_batches_only():
 
 
 # ---- the step's own settings checks --------------------------------------------------------------------------------
-def test_impossible_training_values_are_all_named_at_once():
-    from dataclasses import replace
+def test_a_max_steps_flag_out_of_range_is_named_like_a_setting():
+    from argparse import Namespace
 
-    from gemma_kit.steps.finetune import check_training_settings
+    from gemma_kit.steps.finetune import apply_flags
 
-    check_training_settings(Settings())   # the defaults pass
+    assert apply_flags(Settings(), Namespace(max_steps=5)).max_steps == 5
     with pytest.raises(UserError) as caught:
-        check_training_settings(replace(Settings(), eval_steps=0, learning_rate=2.0, max_steps=0))
-    assert caught.value.message == ("Problems in the training settings:\n"
-                                    "  'learning_rate' must be above 0 and below 1, e.g. 0.0002, not 2.0\n"
-                                    "  'eval_steps' must be 1 or more, not 0\n"
-                                    "  'max_steps' must be -1 (use num_epochs) or 1 or more, not 0")
+        apply_flags(Settings(), Namespace(max_steps=0))
+    assert caught.value.message == ("Problems in the settings:\n"
+                                    "  --max-steps: 'max_steps' must be -1 (use num_epochs) or 1 or more, not 0")
 
 
 def test_flags_override_the_folders_the_base_model_and_max_steps():

@@ -16,11 +16,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .core.checkpoint import TensorInfo, read_safetensors_header
+from .core.checkpoint import ADAPTER_WEIGHTS_FILE, MULTIMODAL_TEXT_PREFIX, TensorInfo, read_safetensors_header
 from .core.console import UserError
 
 ADAPTER_CONFIG = "adapter_config.json"
-ADAPTER_WEIGHTS = "adapter_model.safetensors"
+ADAPTER_WEIGHTS = ADAPTER_WEIGHTS_FILE
 PEFT_PREFIX = "base_model.model."
 LORA_KEY = re.compile(r"^(?P<module>.+)\.lora_(?P<half>[AB])\.weight$")
 FLOAT_DTYPES = {"F32", "F16", "BF16"}
@@ -28,7 +28,7 @@ FLOAT_DTYPES = {"F32", "F16", "BF16"}
 # Names of the text model (Gemma3nForCausalLM) -> names in the multimodal checkpoint. transformers does the
 # reverse when it loads the text model from the multimodal folder (shared/FACTS.md "The obvious merge path").
 TEXT_MODEL_PREFIX = "model."
-CHECKPOINT_TEXT_PREFIX = "model.language_model."
+CHECKPOINT_TEXT_PREFIX = MULTIMODAL_TEXT_PREFIX
 
 # adapter_config.json keys whose truthy value means the merge is not plain W + scale * B @ A (peft 0.21
 # LoraConfig fields tagged `is_lora_variant`, plus the ones that store or change other tensors).

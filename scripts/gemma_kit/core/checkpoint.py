@@ -14,6 +14,8 @@ from .console import UserError
 
 INDEX_FILE = "model.safetensors.index.json"
 SINGLE_FILE = "model.safetensors"
+# Where the text model's weights sit in a real (multimodal) Gemma 3n checkpoint
+MULTIMODAL_TEXT_PREFIX = "model.language_model."
 GEMMA3N_MODEL_TYPES = {"gemma3n", "gemma3n_text"}
 
 # safetensors dtype names -> bytes per element
@@ -126,6 +128,18 @@ def checkpoint_size(folder: Path) -> int:
 # The adapter folder carries this file, written by finetune and checked by merge-lora, so that an adapter is
 # never merged into a different base model than the one it was trained on.
 BASE_MODEL_RECORD = "base_model.json"
+MERGE_RECORD = "merged_from.json"   # written by merge-lora into the merged model: which adapter, which base
+
+
+def file_fingerprint(path: Path) -> str:
+    """sha256 of a whole file (datasets, adapters: small next to a model)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def checkpoint_fingerprint(folder: Path) -> str:
@@ -173,3 +187,27 @@ def find_checkpoint_problems(folder: Path) -> list[str]:
     except UserError as e:
         problems.append(e.message)
     return problems
+
+
+# ---- the Trainer's checkpoints (output/checkpoints/checkpoint-N): finetune resumes from them, merge-lora can merge
+CHECKPOINT_PREFIX = "checkpoint-"
+TRAINER_STATE_FILE = "trainer_state.json"   # the Trainer writes it last: a checkpoint without it is incomplete
+ADAPTER_WEIGHTS_FILE = "adapter_model.safetensors"
+
+
+def list_checkpoints(folder: Path) -> dict[int, Path]:
+    """Complete checkpoints by step. One without trainer_state.json (or without its adapter) was cut short while
+    saving: skipped, by finetune's resume and merge-lora alike."""
+    found = {}
+    if folder.is_dir():
+        for path in folder.glob(CHECKPOINT_PREFIX + "*"):
+            step_text = path.name[len(CHECKPOINT_PREFIX):]
+            if (step_text.isdigit() and (path / TRAINER_STATE_FILE).is_file()
+                    and (path / ADAPTER_WEIGHTS_FILE).is_file()):
+                found[int(step_text)] = path
+    return found
+
+
+def latest_checkpoint(folder: Path) -> Path | None:
+    found = list_checkpoints(folder)
+    return found[max(found)] if found else None

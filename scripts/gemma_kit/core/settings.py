@@ -275,3 +275,12 @@ def load_settings(root: Path, settings_file: Path | None = None, overrides: dict
 
 def replace(settings: Settings, **changes: Any) -> Settings:
     return dataclasses.replace(settings, **changes)
+
+
+def replace_checked(settings: Settings, source: str, **changes: Any) -> Settings:
+    """`replace` for values a user typed elsewhere (a step's flags): the same range rules as settings.toml."""
+    problems = [f"{source}: '{key}' must be {VALUE_RULES[key][1]}, not {value!r}" for key, value in changes.items()
+                if key in VALUE_RULES and not VALUE_RULES[key][0](value)]
+    if problems:
+        raise UserError("Problems in the settings:\n  " + "\n  ".join(problems), "Correct these values and run again.")
+    return replace(settings, **changes)

@@ -18,6 +18,8 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from .checkpoint import MULTIMODAL_TEXT_PREFIX
+
 # Gemma 3n's chat template (google/gemma-3n-E2B-it tokenizer_config.json): no system role — a system turn is
 # folded into the first user turn; the assistant is called "model"; each turn ends with <end_of_turn>.
 GEMMA3N_CHAT_TEMPLATE = (
@@ -245,7 +247,7 @@ def build_text_state_dict(spec: TinyGemmaSpec, text_config) -> dict:
         if any(part in name for part in ("post_attention_layernorm", "post_feedforward_layernorm",
                                           "post_per_layer_input_norm", "post_laurel_norm")):
             tensor = tensor * spec.post_norm_scale
-        tensors["model.language_model." + name[len("model."):]] = tensor
+        tensors[MULTIMODAL_TEXT_PREFIX + name[len("model."):]] = tensor
     first_shared = spec.num_hidden_layers - spec.num_kv_shared_layers
     kv_out = spec.num_key_value_heads * spec.head_dim
     for layer in range(first_shared, spec.num_hidden_layers):

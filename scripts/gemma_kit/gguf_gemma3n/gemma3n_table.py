@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from gguf import MODEL_TENSOR as T
 
+from ..core.checkpoint import MULTIMODAL_TEXT_PREFIX
+
 GGUF_ARCHITECTURE = "gemma3n"
 
 # Where the text model's tensors live: the multimodal checkpoint (google/gemma-3n-*-it) or a text-only save
 # of Gemma3nForCausalLM. Stripped before looking a name up below.
-TEXT_PREFIXES = ("model.language_model.", "model.")
+TEXT_PREFIXES = (MULTIMODAL_TEXT_PREFIX, "model.")
 
 # The vision and audio towers: llama.cpp's text model does not use them (they go to a separate mmproj file).
 SKIPPED_PREFIXES = ("model.vision_tower.", "model.audio_tower.", "model.embed_vision.", "model.embed_audio.")

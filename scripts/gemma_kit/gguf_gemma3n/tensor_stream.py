@@ -27,13 +27,13 @@ from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFWriter
 from gguf.quants import quantize
 
 from ..core.checkpoint import DTYPE_SIZES, TensorInfo
+from ..core.raw_floats import STORAGE, to_f32
 from .conversion_plan import OutputTensor
 
 Q = GGMLQuantizationType
 BLOCK_VALUES = 1 << 20      # values per work item: 2 MB of bf16 in, 4 MB as f32, ~1.1 MB of Q8_0 out
 MAX_WORKERS = 8             # more cores barely help: reading and writing stay on one thread
 ZERO_CHUNK = 16 << 20       # padding rows are written as zero bytes, this many at a time
-SOURCE_NUMPY = {"F32": np.float32, "F16": np.float16, "BF16": np.uint16}
 SAME_BYTES = {("F32", Q.F32), ("F16", Q.F16), ("BF16", Q.BF16)}   # copied as they are
 
 Item = "Future[np.ndarray] | np.ndarray"
@@ -43,13 +43,6 @@ def register_tensor_infos(writer: GGUFWriter, tensors: list[OutputTensor]) -> No
     for tensor in tensors:
         # shape in numpy order and the real type: the writer reverses it to ggml order in the tensor table
         writer.add_tensor_info(tensor.name, tensor.shape, np.dtype(np.float32), tensor.nbytes, raw_dtype=tensor.qtype)
-
-
-def bf16_to_f32(raw: np.ndarray) -> np.ndarray:
-    """bf16 is the top half of an f32: put each value in the high 16 bits (exact; no torch needed)."""
-    wide = np.zeros(raw.size * 2, dtype=np.uint16)
-    wide[1::2] = raw    # little-endian: the second uint16 of each pair is the high half
-    return wide.view(np.float32)
 
 
 def quantize_width(n_values: int, row_length: int) -> int:
@@ -62,7 +55,7 @@ def encode_block(raw: np.ndarray, dtype: str, qtype: GGMLQuantizationType, row_l
     """Bytes of `raw` (a run of whole rows stored as `dtype`) in the GGUF type `qtype`."""
     if (dtype, qtype) in SAME_BYTES:
         return raw
-    values = bf16_to_f32(raw.view(np.uint16)) if dtype == "BF16" else raw.view(SOURCE_NUMPY[dtype])
+    values = to_f32(raw.view(STORAGE[dtype]), dtype)
     width = quantize_width(values.size, row_length) if qtype == Q.Q8_0 else row_length
     return quantize(values.reshape(-1, width), qtype).reshape(-1).view(np.uint8)
 

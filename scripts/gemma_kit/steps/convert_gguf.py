@@ -7,6 +7,7 @@ nothing is downloaded. Types: q8_0 (default: half the size of bf16, near-lossles
 """
 from __future__ import annotations
 
+import json
 import time
 import typing
 from pathlib import Path
@@ -43,6 +44,9 @@ def run(settings: Settings, args) -> int:
     say(f"Converting {source} -> {dest} ({settings.gguf_type.upper()}) with these settings:")
     say(settings.describe())
     check_paths(source, dest)
+    stale = stale_merge_warning(source)
+    if stale:
+        warn(stale)
     from ..gguf_gemma3n.conversion_plan import plan_conversion
 
     plan = plan_conversion(source, settings.gguf_type)
@@ -59,10 +63,31 @@ def run(settings: Settings, args) -> int:
         say("Self-check skipped (--no-check).")
     else:
         report_self_check(dest)
+    if stale:
+        warn(stale)   # again at the end, where it is read
     if getattr(args, "offer_lmstudio", False) and offer_lmstudio(settings, dest):
         return 0
     next_step("install_to_lmstudio.bat", "gemma-kit install-lmstudio")
     return 0
+
+
+def stale_merge_warning(merged_dir: Path) -> str | None:
+    """A merged model made from an adapter that has changed since (trained again, but not merged again) would
+    give a GGUF without the new training: say so. Nothing to say for folders merge-lora did not write."""
+    from ..core.checkpoint import ADAPTER_WEIGHTS_FILE, MERGE_RECORD, file_fingerprint
+
+    try:
+        record = json.loads((merged_dir / MERGE_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    adapter = Path(record.get("adapter_dir") or "")
+    weights = adapter / ADAPTER_WEIGHTS_FILE
+    if not record.get("adapter_fingerprint") or not weights.is_file():
+        return None
+    if file_fingerprint(weights) == record["adapter_fingerprint"]:
+        return None
+    return (f"{merged_dir} was merged from the adapter in {adapter}, which has changed since (trained again?). "
+            "This GGUF does not include that newer training: run merge_lora.bat, then convert again.")
 
 
 def report_self_check(dest: Path) -> None:

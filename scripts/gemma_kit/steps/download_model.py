@@ -168,18 +168,25 @@ def use_existing_folder(folder: Path) -> int:
     return 0
 
 
-def listed_download_size(repo_id: str, token: str) -> int:
+def listed_files(repo_id: str, token: str) -> dict[str, int]:
+    """The files the pipeline needs from the repo, with their sizes in bytes."""
     from huggingface_hub import HfApi
 
     info = HfApi().model_info(repo_id, token=token, files_metadata=True)
-    return sum(s.size or 0 for s in info.siblings or [] if is_needed_file(s.rfilename))
+    return {s.rfilename: s.size or 0 for s in info.siblings or [] if is_needed_file(s.rfilename)}
+
+
+def bytes_still_needed(files: dict[str, int], dest: Path) -> int:
+    """What a (resumed) download still writes: files already complete in `dest` need no more space."""
+    return sum(size for name, size in files.items()
+               if not ((dest / name).is_file() and (dest / name).stat().st_size == size))
 
 
 def download(repo_id: str, dest: Path, token: str) -> None:
     from huggingface_hub import snapshot_download
 
     try:
-        needed = listed_download_size(repo_id, token)
+        needed = bytes_still_needed(listed_files(repo_id, token), dest)
         check_free_space(dest, needed, f"the {repo_id} download")
         say(f"Downloading {repo_id} into {dest} (the download resumes if interrupted) ...")
         snapshot_download(repo_id, local_dir=str(dest), allow_patterns=NEEDED_FILES, token=token)

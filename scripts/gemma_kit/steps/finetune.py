@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from gemma_kit.core.checkpoint import (checkpoint_fingerprint, check_is_gemma3n, index_tensors, read_config,
-                                       write_base_model_record)
+from gemma_kit.core.checkpoint import (CHECKPOINT_PREFIX, check_is_gemma3n, checkpoint_fingerprint, index_tensors,
+                                       latest_checkpoint, list_checkpoints, read_config, write_base_model_record)
 from gemma_kit.core.console import UserError, ask_choice, next_step, say, warn
 from gemma_kit.core.paths import atomic_file, atomic_folder
-from gemma_kit.core.settings import replace
+from gemma_kit.core.settings import replace_checked
 from gemma_kit.training import collate, resume   # light: torch and transformers are imported where used
 
 EPILOG = """examples:
@@ -97,8 +97,7 @@ def run(settings, args, extra_callbacks=()) -> int:
         model = build_model(settings, base_dir, machine, precision, table_on_gpu)
         # ---- trainer
         parts = build_trainer(settings, model, tokenizer, train_data, eval_data, prompts, machine, precision, plan,
-                              list(extra_callbacks))
-        record_run(settings, plan, base_dir)
+                              list(extra_callbacks), on_start=lambda: record_run(settings, plan, base_dir))
         # ---- train
         train(parts, plan)
     # ---- report
@@ -122,33 +121,10 @@ def apply_flags(settings, args):
         changes["model_path"] = args.base
     if getattr(args, "max_steps", None) is not None:
         changes["max_steps"] = args.max_steps
-    return replace(settings, **changes) if changes else settings
-
-
-def check_training_settings(settings) -> None:
-    """Values the Trainer would reject with a traceback (or quietly misread) are named here, all at once."""
-    limits = [("lora_rank", settings.lora_rank >= 1, "a whole number of 1 or more"),
-              ("lora_alpha", settings.lora_alpha >= 1, "a whole number of 1 or more"),
-              ("lora_dropout", 0 <= settings.lora_dropout < 1, "from 0 up to (not including) 1"),
-              ("batch_size", settings.batch_size >= 1, "1 or more"),
-              ("gradient_accumulation_steps", settings.gradient_accumulation_steps >= 1, "1 or more"),
-              ("num_epochs", settings.num_epochs >= 1, "1 or more"),
-              ("max_seq_length", settings.max_seq_length >= 32, "32 or more"),
-              ("learning_rate", 0 < settings.learning_rate < 1, "above 0 and below 1, e.g. 0.0002"),
-              ("warmup_ratio", 0 <= settings.warmup_ratio < 1, "from 0 up to (not including) 1, e.g. 0.03"),
-              ("weight_decay", settings.weight_decay >= 0, "0 or more"),
-              ("max_grad_norm", settings.max_grad_norm >= 0, "0 (no clipping) or more"),
-              ("eval_steps", settings.eval_steps >= 1, "1 or more"),
-              ("max_steps", settings.max_steps == -1 or settings.max_steps >= 1, "-1 (use num_epochs) or 1 or more"),
-              ("keep_best_checkpoints", settings.keep_best_checkpoints >= 0, "0 or more")]
-    problems = [f"'{key}' must be {rule}, not {getattr(settings, key)!r}" for key, ok, rule in limits if not ok]
-    if problems:
-        raise UserError("Problems in the training settings:\n  " + "\n  ".join(problems),
-                        "Correct these values in settings.toml (or the --set / --max-steps you gave) and run again.")
+    return replace_checked(settings, "--max-steps", **changes) if changes else settings
 
 
 def check_inputs(settings) -> Path:
-    check_training_settings(settings)
     for path in (settings.train_file, settings.eval_file):
         if not path.is_file():
             raise UserError(f"{path} does not exist.",
@@ -167,7 +143,7 @@ def plan_run(settings, args, base_dir: Path) -> resume.StartPlan:
     current = resume.describe_run(settings, settings.train_file, settings.eval_file,
                                   checkpoint_fingerprint(base_dir), run_name)
     plan = resume.plan_start(resume.read_run_state(settings.checkpoints_dir), current,
-                             resume.latest_checkpoint(settings.checkpoints_dir),
+                             latest_checkpoint(settings.checkpoints_dir),
                              restart=bool(getattr(args, "restart", False)), resume=bool(getattr(args, "resume", False)))
     if plan.action == "resume":
         say(f"Continuing the run '{plan.run_name}' from {plan.checkpoint}.")
@@ -178,7 +154,7 @@ def plan_run(settings, args, base_dir: Path) -> resume.StartPlan:
 
 def clear_old_run(checkpoints_dir: Path) -> None:
     """A fresh start removes the old run's checkpoints and record (only those: nothing else in the folder)."""
-    old = [p for p in checkpoints_dir.glob(resume.CHECKPOINT_PREFIX + "*") if p.is_dir()]
+    old = [p for p in checkpoints_dir.glob(CHECKPOINT_PREFIX + "*") if p.is_dir()]
     for path in old:
         shutil.rmtree(path)
     (checkpoints_dir / resume.RUN_STATE_FILE).unlink(missing_ok=True)
@@ -318,7 +294,8 @@ def training_arguments(settings, machine, precision):
 
 
 def build_trainer(settings, model, tokenizer, train_data, eval_data, prompts, machine, precision, plan,
-                  extra_callbacks) -> RunParts:
+                  extra_callbacks, on_start=lambda: None) -> RunParts:
+    """`on_start` runs when training begins, after the check that there is something left to train."""
     from torch.utils.tensorboard import SummaryWriter
     from transformers.integrations import TensorBoardCallback
     from transformers.trainer_callback import PrinterCallback
@@ -334,8 +311,8 @@ def build_trainer(settings, model, tokenizer, train_data, eval_data, prompts, ma
     metrics = cb.TrainingMetricsCallback(collator, guard)
     samples = cb.SampleRepliesCallback(tokenizer, prompts, writer, SAMPLE_NEW_TOKENS)
     ctrl_c = cb.SaveOnCtrlC()
-    callbacks = [metrics, TensorBoardCallback(tb_writer=writer), samples, guard, cb.ApplySettingsOnResume(),
-                 cb.EvaluateAtEndCallback(), ctrl_c, cb.ManageBestCheckpointsCallback(settings.keep_best_checkpoints),
+    callbacks = [cb.StartCheck(on_start), metrics, TensorBoardCallback(tb_writer=writer), samples, guard,
+                 cb.ApplySettingsOnResume(), cb.EvaluateAtEndCallback(), ctrl_c, cb.ManageBestCheckpointsCallback(settings.keep_best_checkpoints),
                  cb.RecordBaseModelCallback(settings.model_dir), cb.TrainingBar(), *extra_callbacks]
     trainer_class, loss_options = choose_trainer(settings, model, guard)
     # processing_class=None: checkpoints then hold no tokenizer copy (33 MB each for the real one).
@@ -363,7 +340,7 @@ def choose_trainer(settings, model, guard):
 
 
 def checkpoint_step(checkpoint: Path | None) -> int:
-    return int(checkpoint.name[len(resume.CHECKPOINT_PREFIX):]) if checkpoint else 0
+    return int(checkpoint.name[len(CHECKPOINT_PREFIX):]) if checkpoint else 0
 
 
 def record_run(settings, plan, base_dir: Path) -> None:
@@ -375,14 +352,14 @@ def record_run(settings, plan, base_dir: Path) -> None:
 
 # ---- train ------------------------------------------------------------------------------------------------
 def train(parts: RunParts, plan) -> None:
-    from gemma_kit.training.device import memory_errors_in_plain_words
+    from gemma_kit.training.device import OutOfMemory, memory_errors_in_plain_words
 
     say(f"TensorBoard: {parts.run_dir} (check_tensorboard_runs.bat shows it). Ctrl+C saves a checkpoint and stops.")
     try:
         with memory_errors_in_plain_words("training", LIGHTER_SETUP):
             parts.trainer.train(resume_from_checkpoint=str(plan.checkpoint) if plan.action == "resume" else None)
-    except UserError as e:
-        latest = resume.latest_checkpoint(Path(parts.trainer.args.output_dir))
+    except OutOfMemory as e:
+        latest = latest_checkpoint(Path(parts.trainer.args.output_dir))
         e.message = e.message.rstrip(".") + f" (at step {parts.trainer.state.global_step})."
         if latest:
             e.hint += f" finetune_gemma.bat --resume continues from {latest.name}."
@@ -403,7 +380,7 @@ def report(settings, parts: RunParts, model, tokenizer, base_dir: Path, train_da
     if parts.ctrl_c.requested:
         write_summary(settings, parts, train_data, eval_data, machine, precision, "interrupted")
         say(f"Stopped by Ctrl+C at step {state.global_step} of {state.max_steps}; saved "
-            f"{resume.latest_checkpoint(settings.checkpoints_dir)}.")
+            f"{latest_checkpoint(settings.checkpoints_dir)}.")
         say("Run finetune_gemma.bat again to continue from there.")
         return EXIT_INTERRUPTED
     save_adapter(model, tokenizer, settings, base_dir)
@@ -483,7 +460,7 @@ def write_summary(settings, parts: RunParts, train_data, eval_data, machine, pre
     from gemma_kit.training.callbacks import best_checkpoints, eval_losses
 
     state = parts.trainer.state
-    found = resume.list_checkpoints(settings.checkpoints_dir)
+    found = list_checkpoints(settings.checkpoints_dir)
     losses = eval_losses(state.log_history)
     train_losses = [(e["step"], e["loss"]) for e in state.log_history if "loss" in e]
     speeds = sorted(parts.metrics.tokens_per_second)
@@ -517,6 +494,11 @@ def describe_result(summary: dict) -> str:
     if summary["best_checkpoints"]:
         best = ", ".join(f"step {b['step']} (eval loss {b['eval_loss']:.4g})" for b in summary["best_checkpoints"])
         lines.append(f"Best checkpoints kept: {best}. The adapter is the last step's.")
+        lowest = summary["best_checkpoints"][0]
+        if lowest["step"] != summary["step"]:
+            lines.append(f"The lowest eval loss was at step {lowest['step']}, not at the end: to merge that checkpoint "
+                         f"instead, run merge_lora.bat --adapter \"{lowest['path']}\"  (or: gemma-kit merge-lora "
+                         f"--adapter \"{lowest['path']}\").")
     if summary["skipped_nonfinite_steps"]:
         lines.append(f"Skipped {len(summary['skipped_nonfinite_steps'])} update(s) with NaN/infinite values "
                      f"(steps {summary['skipped_nonfinite_steps']}).")
@@ -526,7 +508,7 @@ def describe_result(summary: dict) -> str:
 def non_finite_error(settings, parts: RunParts) -> UserError:
     guard = parts.guard
     streak = guard.skipped_steps[-guard.in_a_row:]
-    good = {s: p for s, p in resume.list_checkpoints(settings.checkpoints_dir).items() if s < streak[0]}
+    good = {s: p for s, p in list_checkpoints(settings.checkpoints_dir).items() if s < streak[0]}
     message = (f"Training stopped at step {parts.trainer.state.global_step}: the loss or the gradients were NaN or "
                f"infinite {len(streak)} steps in a row (steps {streak[0]}-{streak[-1]}). ")
     if not good:

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import shutil
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from gemma_kit.core.checkpoint import (BASE_MODEL_RECORD, DTYPE_SIZES, INDEX_FILE, TensorInfo, check_is_gemma3n,
-                                       checkpoint_fingerprint, index_tensors, read_base_model_record, read_config,
+from gemma_kit.core.checkpoint import (ADAPTER_WEIGHTS_FILE, BASE_MODEL_RECORD, DTYPE_SIZES, INDEX_FILE, MERGE_RECORD,
+                                       TensorInfo, check_is_gemma3n, checkpoint_fingerprint, file_fingerprint,
+                                       index_tensors, latest_checkpoint, read_base_model_record, read_config,
                                        shard_files, text_config_of)
 from gemma_kit.core.console import UserError, human_size, next_step, progress, say, warn
 from gemma_kit.core.paths import atomic_folder, check_free_space
@@ -34,7 +34,6 @@ next: convert_to_gguf.bat  (or: gemma-kit convert-gguf)"""
 
 DTYPE_CHOICES = {"keep": None, "bf16": "BF16", "f16": "F16"}
 CONFIG_DTYPE_NAMES = {"BF16": "bfloat16", "F16": "float16"}
-MERGE_RECORD = "merged_from.json"          # marks a folder this step wrote (and may replace)
 SETTINGS_RECORD = "merge_settings.json"
 COPY_BUFFER_BYTES = 8 * 1024 * 1024
 
@@ -116,14 +115,6 @@ def check_adapter_folder(adapter_dir: Path, settings) -> None:
             if latest is None else
             f"Run finetune_gemma.bat to finish training, or merge a saved checkpoint: --adapter {latest}")
     raise UserError(f"There is no LoRA adapter at {adapter_dir}.", hint)
-
-
-def latest_checkpoint(checkpoints_dir: Path) -> Path | None:
-    if not checkpoints_dir.is_dir():
-        return None
-    found = [(int(m[1]), p) for p in checkpoints_dir.iterdir()
-             if (m := re.fullmatch(r"checkpoint-(\d+)", p.name)) and (p / "adapter_config.json").exists()]
-    return max(found)[1] if found else None
 
 
 def read_base_checkpoint(base_dir: Path, adapter_dir: Path) -> dict[str, TensorInfo]:
@@ -381,7 +372,9 @@ def check_written(folder: Path, shards: list[OutputShard]) -> None:
 def write_merge_record(dest: Path, adapter: LoraAdapter, base_dir: Path, fingerprint: str,
                        targets: list[LoraTarget], dtype_choice: str) -> None:
     lora_keys = ("r", "lora_alpha", "use_rslora", "rank_pattern", "alpha_pattern", "target_modules")
-    record = {"made_by": "gemma-kit merge-lora", "adapter_dir": str(adapter.folder), "base_model_path": str(base_dir),
+    record = {"made_by": "gemma-kit merge-lora", "adapter_dir": str(adapter.folder),
+              "adapter_fingerprint": file_fingerprint(adapter.folder / ADAPTER_WEIGHTS_FILE),
+              "base_model_path": str(base_dir),
               "base_fingerprint": fingerprint, "dtype": dtype_choice,
               "lora": {k: adapter.config.get(k) for k in lora_keys},
               "merged_tensors": sorted(t.weight.name for t in targets)}

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from gemma_kit.core.console import say, warn
+from gemma_kit.core.console import UserError, say, warn
 
-from .resume import list_checkpoints
+from gemma_kit.core.checkpoint import list_checkpoints
 
 
 # ---- which checkpoints to keep ------------------------------------------------------------------------------
@@ -238,6 +238,24 @@ class SaveOnCtrlC(TrainerCallback):
 
     def on_train_end(self, args, state, control, **kwargs):
         self.restore()
+
+
+class StartCheck(TrainerCallback):
+    """Runs first, once the Trainer knows where it starts and how many steps this run has: refuse a resume that
+    has nothing left to train (a finished run continued with --resume after the data or settings changed: the
+    Trainer would train 0 steps and call it done), then `on_start` (finetune records the run only now, so a
+    refused resume leaves the old run's record as it was)."""
+
+    def __init__(self, on_start):
+        self.on_start = on_start
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if state.global_step and state.global_step >= state.max_steps:
+            raise UserError(f"The checkpoint to continue from is at step {state.global_step}, and this run has "
+                            f"{state.max_steps} steps in all: there is nothing left to train.",
+                            "To train a new adapter on the new data or settings, run finetune_gemma.bat --restart. "
+                            "To train the finished adapter longer, raise num_epochs (or max_steps) and use --resume.")
+        self.on_start()
 
 
 class ApplySettingsOnResume(TrainerCallback):

@@ -19,8 +19,7 @@ bf16 the tanh is computed more exactly here; the training and eval losses both c
 from __future__ import annotations
 
 from gemma_kit.core.memory_plan import LOSS_CHUNK_TOKENS
-
-IGNORE_INDEX = -100
+from gemma_kit.training.collate import IGNORE_INDEX
 
 
 def softcap_logits(logits, cap: float | None):

@@ -90,6 +90,10 @@ def gpu_memory_of(machine: Machine):
     return GpuMemory(machine.gpu_name, machine.gpu_memory_bytes, machine.gpu_free_bytes, machine.bf16_supported)
 
 
+class OutOfMemory(UserError):
+    """GPU memory, RAM or Windows' paging file ran out (memory_errors_in_plain_words)."""
+
+
 WINDOWS_PAGING_FILE_TOO_SMALL = 1455   # ERROR_COMMITMENT_LIMIT, what torch/safetensors see when RAM + swap run out
 
 
@@ -103,16 +107,16 @@ def memory_errors_in_plain_words(doing: str, lighter: str):
     try:
         yield
     except torch.cuda.OutOfMemoryError as e:
-        raise UserError(f"The GPU ran out of memory while {doing}.",
+        raise OutOfMemory(f"The GPU ran out of memory while {doing}.",
                         "Close programs that use the GPU (games, video, LM Studio or Ollama with a model loaded), "
                         f"or {lighter}; then run this step again.") from e
     except MemoryError as e:
-        raise UserError(f"The computer ran out of memory (RAM) while {doing}.",
+        raise OutOfMemory(f"The computer ran out of memory (RAM) while {doing}.",
                         f"Close other programs, or {lighter}; then run this step again.") from e
     except OSError as e:
         if getattr(e, "winerror", None) != WINDOWS_PAGING_FILE_TOO_SMALL:
             raise
-        raise UserError(f"Windows ran out of memory while {doing} (RAM plus the paging file is too small).",
+        raise OutOfMemory(f"Windows ran out of memory while {doing} (RAM plus the paging file is too small).",
                         "Close other programs, or let Windows manage the paging file size (System > About > "
                         "Advanced system settings > Performance > Advanced > Virtual memory), with at least 20 GB "
                         "free on drive C:; then run this step again.") from e

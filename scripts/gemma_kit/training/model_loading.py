@@ -10,12 +10,12 @@ import contextlib
 import os
 from pathlib import Path
 
-from gemma_kit.core.checkpoint import TensorInfo, index_tensors, text_config_of
+from gemma_kit.core.checkpoint import MULTIMODAL_TEXT_PREFIX, TensorInfo, index_tensors, text_config_of
 
 from . import patches, per_layer_offload
 from .device import Precision
 
-TEXT_PREFIX = "model.language_model."
+TEXT_PREFIX = MULTIMODAL_TEXT_PREFIX
 LEFT_OUT_GROUPS = (  # checkpoint prefix -> what the user reads
     ("model.vision_tower.", "vision tower"),
     ("model.audio_tower.", "audio tower"),

@@ -8,17 +8,15 @@ The Trainer's checkpoints hold the rest of the state: adapter, optimizer, schedu
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gemma_kit.core.checkpoint import file_fingerprint
 from gemma_kit.core.console import UserError
 from gemma_kit.core.paths import atomic_file
 
 RUN_STATE_FILE = "run_state.json"
-CHECKPOINT_PREFIX = "checkpoint-"
-TRAINER_STATE_FILE = "trainer_state.json"   # the Trainer writes it last: a checkpoint without it is incomplete
 
 # Settings that change what the run computes. Paths and dataset-preparation keys are not here: what they
 # change shows up in the data fingerprints.
@@ -56,14 +54,6 @@ class StartPlan:
     changes: tuple[Change, ...] = field(default_factory=tuple)
 
 
-def file_fingerprint(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def describe_run(settings, train_file: Path, eval_file: Path, base_fingerprint: str, run_name: str) -> dict:
     return {"run_name": run_name,
             "settings": {key: getattr(settings, key) for key in TRAINING_SETTINGS},
@@ -77,22 +67,6 @@ def compare_runs(recorded: dict, current: dict) -> list[Change]:
     changes += [Change(key, recorded.get(key), current[key]) for key in ("base_model", "train_data", "eval_data")
                 if recorded.get(key) != current[key]]
     return changes
-
-
-def list_checkpoints(folder: Path) -> dict[int, Path]:
-    """Complete checkpoints by step. One without trainer_state.json was cut short while saving: skipped."""
-    found = {}
-    if folder.is_dir():
-        for path in folder.glob(CHECKPOINT_PREFIX + "*"):
-            step_text = path.name[len(CHECKPOINT_PREFIX):]
-            if step_text.isdigit() and (path / TRAINER_STATE_FILE).is_file():
-                found[int(step_text)] = path
-    return found
-
-
-def latest_checkpoint(folder: Path) -> Path | None:
-    found = list_checkpoints(folder)
-    return found[max(found)] if found else None
 
 
 def plan_start(recorded: dict | None, current: dict, latest: Path | None, restart: bool, resume: bool) -> StartPlan:
