@@ -46,3 +46,20 @@ def test_table_text_names_every_part_and_the_total():
     assert lines[0] == "Estimated GPU memory for E4B, thorough:"
     assert [line.split("  ")[1].strip() for line in lines[1:-1]] == list(plan.parts)
     assert lines[-1] == f"  {'total':<32}{plan.total / GIB:6.2f} GB"
+
+
+def test_the_readme_table_is_the_memory_plan_of_each_model_and_preset(tmp_path):
+    """The user-facing figures in README.md (both languages) are what doctor and finetune compute."""
+    from pathlib import Path
+
+    from gemma_kit.core.memory_plan import GpuMemory, plan_run
+    from gemma_kit.core.settings import load_settings
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    roomy_bf16_gpu = GpuMemory("any", 24 * GIB, 6 * GIB, bf16=True)   # 6 GB free: "auto" keeps the table in RAM
+    for model in ("E2B", "E4B"):
+        row = []
+        for preset in ("quick", "standard", "thorough"):
+            settings = load_settings(tmp_path, cli_pairs=[f"preset={preset}"])
+            row.append(f"{plan_run(reference_text_config(model), settings, roomy_bf16_gpu).plan.total / GIB:.1f}")
+        assert readme.count(f"| {model} | {' | '.join(row)} |") == 2, (model, row)

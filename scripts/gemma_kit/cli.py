@@ -101,6 +101,19 @@ def make_output_safe() -> None:
             stream.reconfigure(errors="replace")
 
 
+# Library log lines that are hints for developers, not problems a user can act on (shown with --debug).
+DEVELOPER_ONLY_LOGGERS = (
+    "bitsandbytes.backends.cpu.ops",   # "Failed to load CPU gemm_4bit_forward from kernels-community": an optional
+)                                      # faster CPU kernel, printed by every step on CPUs with AVX512-BF16
+
+
+def quiet_developer_hints(debug: bool) -> None:
+    import logging
+
+    for name in DEVELOPER_ONLY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING if debug else logging.ERROR)
+
+
 def main(argv: list[str] | None = None) -> int:
     make_output_safe()
     parser = build_parser()
@@ -109,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as e:  # --help (0) or bad usage (2)
         return int(e.code or 0)
     debug = getattr(args, "debug", False)
+    quiet_developer_hints(debug)
     try:
         root = find_project_root(getattr(args, "root", None))
         settings_file = getattr(args, "settings", None)

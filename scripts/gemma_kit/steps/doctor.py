@@ -4,6 +4,7 @@ Prints what was found and, plainly, what is missing and how to fix it. Changes n
 """
 from __future__ import annotations
 
+import os
 import platform
 import shutil
 import sys
@@ -16,6 +17,7 @@ from ..core.settings import Settings
 
 EPILOG = "Example: gemma-kit doctor\nRun it after prepare_venv.bat, or whenever a step fails and you don't know why."
 
+MIN_RAM = 14 * 1024**3        # a "16 GB" computer reports less than 16 GiB (memory reserved by the hardware)
 MIN_FREE_DISK = 40 * 1024**3  # model (~15 GB for E4B) + merged copy + GGUF + checkpoints
 
 
@@ -74,6 +76,37 @@ def check_disk(settings: Settings) -> Finding:
     return Finding("Free disk", f"{human_size(free)} on {folder}", problem)
 
 
+def total_ram() -> int | None:
+    """Physical memory in bytes (None if the system will not say)."""
+    if sys.platform == "win32":
+        import ctypes
+
+        class MemoryStatus(ctypes.Structure):
+            _fields_ = [("dwLength", ctypes.c_ulong), ("dwMemoryLoad", ctypes.c_ulong),
+                        ("ullTotalPhys", ctypes.c_ulonglong), ("ullAvailPhys", ctypes.c_ulonglong),
+                        ("ullTotalPageFile", ctypes.c_ulonglong), ("ullAvailPageFile", ctypes.c_ulonglong),
+                        ("ullTotalVirtual", ctypes.c_ulonglong), ("ullAvailVirtual", ctypes.c_ulonglong),
+                        ("ullAvailExtendedVirtual", ctypes.c_ulonglong)]
+
+        status = MemoryStatus(dwLength=ctypes.sizeof(MemoryStatus))
+        return status.ullTotalPhys if ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)) else None
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_ram(total: int | None, model: str) -> Finding:
+    """Training keeps Gemma 3n's per-layer table in RAM (issue 11) and loading passes the weights through RAM."""
+    if total is None:
+        return Finding("RAM", "unknown")
+    problem = "" if total >= MIN_RAM else (
+        f"{human_size(MIN_RAM)} of RAM or more is recommended: training keeps the model's "
+        f"{'4.4' if model == 'E4B' else '3.75'} GB per-layer table in RAM. With less, close other programs while "
+        "training, choose model = \"E2B\", and let Windows manage the paging file size")
+    return Finding("RAM", human_size(total), problem)
+
+
 def check_model(settings: Settings) -> Finding:
     folder = settings.model_dir
     problems = find_checkpoint_problems(folder)
@@ -110,7 +143,8 @@ def memory_plan_text(settings: Settings, gpu) -> str:
 
 
 def collect_findings(settings: Settings) -> list[Finding]:
-    return [check_python(), *check_torch_and_gpu(), check_bitsandbytes(), check_disk(settings), check_model(settings)]
+    return [check_python(), *check_torch_and_gpu(), check_bitsandbytes(), check_ram(total_ram(), settings.model),
+            check_disk(settings), check_model(settings)]
 
 
 def run(settings: Settings, args) -> int:
