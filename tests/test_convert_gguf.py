@@ -415,3 +415,14 @@ def test_a_merge_older_than_its_adapter_is_pointed_out(tiny_model_dir, tmp_path,
     capsys.readouterr()
     assert main(["--root", str(tmp_path), "convert-gguf", "--no-check"]) == 0
     assert capsys.readouterr().err.count("which has changed since (trained again?)") == 2   # at the start and the end
+
+
+def test_the_self_check_prints_no_llama_cpp_developer_notes(q8_files, capfd):
+    from gemma_kit.gguf_gemma3n.self_check import check_gguf
+
+    ours, _ = q8_files
+    capfd.readouterr()
+    result = check_gguf(ours)
+    assert result.works
+    captured = capfd.readouterr()
+    assert "llama_kv_cache" not in captured.err + captured.out

@@ -34,14 +34,28 @@ def check_gguf(path: Path, max_tokens: int = 32) -> SelfCheckResult:
         return SelfCheckResult(skipped_because="llama-cpp-python is not installed "
                                                "(pip install llama-cpp-python to enable this check)")
     try:
-        llm = Llama(model_path=str(path), n_ctx=512, seed=0, verbose=False)
+        with llama_cpp_quiet():
+            llm = Llama(model_path=str(path), n_ctx=512, seed=0, verbose=False)
     except (ValueError, RuntimeError) as e:  # llama-cpp-python's "Failed to load model from file"
         return SelfCheckResult(problems=[f"llama.cpp could not load the file ({e}); run with --debug and see "
                                          "dev_log.txt for the known causes"])
     try:
-        return _check_loaded(llm, max_tokens)
+        with llama_cpp_quiet():
+            return _check_loaded(llm, max_tokens)
     finally:
         llm.close()
+
+
+def llama_cpp_quiet():
+    """llama.cpp prints notes for developers straight to the process's stderr even with verbose=False (e.g.
+    "llama_kv_cache_iswa: using full-size SWA cache (ref: ...)" for Gemma 3n); a user would take them for errors.
+    Problems are returned as results, never printed, so nothing is lost."""
+    try:
+        from llama_cpp._utils import suppress_stdout_stderr
+    except ImportError:   # a llama-cpp-python without it: the notes show, nothing else changes
+        import contextlib
+        return contextlib.nullcontext()
+    return suppress_stdout_stderr(disable=False)
 
 
 def _check_loaded(llm, max_tokens: int) -> SelfCheckResult:
