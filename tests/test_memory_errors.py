@@ -27,6 +27,17 @@ def test_ram_out_of_memory():
     assert error.message == "The computer ran out of memory (RAM) while loading gemma-3n-E4B-it."
 
 
+def test_ram_out_of_memory_as_torch_reports_it():
+    error = raised_inside(RuntimeError("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough "
+                                       "memory: you tried to allocate 9395240960 bytes."))
+    assert isinstance(error, UserError) and "ran out of memory (RAM)" in error.message
+
+
+def test_windows_paging_file_too_small_as_safetensors_reports_it():
+    error = raised_inside(OSError("The paging file is too small for this operation to complete. (os error 1455)"))
+    assert isinstance(error, UserError) and "paging file" in error.message
+
+
 def test_windows_paging_file_too_small():
     os_error = OSError(22, "The paging file is too small for this operation to complete")
     os_error.winerror = WINDOWS_PAGING_FILE_TOO_SMALL   # what Windows sets; OSError on Linux has no such field
@@ -39,3 +50,5 @@ def test_other_errors_pass_through_unchanged():
     assert raised_inside(not_found) is not_found
     value_error = ValueError("something else")
     assert raised_inside(value_error) is value_error
+    runtime_error = RuntimeError("Expected all tensors to be on the same device")
+    assert raised_inside(runtime_error) is runtime_error

@@ -128,6 +128,35 @@ def test_a_float32_run_keeps_a_bfloat16_table_in_ram_as_bfloat16_with_identical_
         assert torch.equal(grads_p[name], grads[name]), name
 
 
+def test_the_two_device_load_of_a_gpu_run_places_the_table_in_ram_without_accelerate_hooks(tiny_model_dir, tmp_path):
+    """On a GPU the device map names two devices ({"": "cuda", table: "cpu"}), which makes from_pretrained call
+    accelerate's dispatch_model. "cpu:0" as the main device takes that same path on this GPU-less machine (two
+    different device strings); without no_accelerate_dispatch the dispatch itself fails here (and on a GPU it
+    would move the whole table to the GPU). peft's adapter loading (Trainer resume, the report) must then leave
+    the placement alone: it re-dispatches models whose map names "cpu"."""
+    from peft import PeftModel
+
+    plain = load_model(tiny_model_dir, table_on_gpu=True)
+    config = model_loading.load_text_config(read_config(tiny_model_dir))
+    model = model_loading.load_text_model(tiny_model_dir, config, CPU_FLOAT32, "cpu:0", per_layer_table_on_gpu=False)
+    assert [n for n, m in model.named_modules() if hasattr(m, "_hf_hook")] == []
+    assert model.hf_device_map == {"": "cpu:0"}
+    table = per_layer_offload.find_table(model)
+    assert (table.weight.device.type, table.weight.dtype) == ("cpu", torch.bfloat16)
+    ids = make_batch(masked=False)["input_ids"]
+    with torch.no_grad():
+        assert torch.equal(model(input_ids=ids).logits, plain(input_ids=ids).logits)
+
+    model_loading.add_lora(load_model(tiny_model_dir, table_on_gpu=True), rank=4, alpha=8, dropout=0.0) \
+        .save_pretrained(str(tmp_path / "adapter"))
+    with_adapter = PeftModel.from_pretrained(model, str(tmp_path / "adapter"))
+    assert with_adapter.get_base_model().hf_device_map == {"": "cpu:0"}
+    assert [n for n, m in with_adapter.named_modules() if hasattr(m, "_hf_hook")] == []
+    assert table.weight.device.type == "cpu" and per_layer_offload.find_table(with_adapter.get_base_model()) is table
+    with torch.no_grad():
+        with_adapter(input_ids=ids)
+
+
 def test_the_patch_takes_the_table_back_from_accelerates_offload_hook(tiny_model_dir_f32):
     """A GPU load with the table mapped to "cpu" goes through accelerate's dispatch_model, which hooks the table as
     offloaded: its weights become "meta" and each forward copies the whole table to the GPU. The same hook,
@@ -389,3 +418,19 @@ def test_the_ignore_memory_check_flag_is_on_the_command_line():
     from gemma_kit.cli import build_parser
 
     assert build_parser().parse_args(["finetune", "--ignore-memory-check"]).ignore_memory_check is True
+
+
+def test_a_restart_refused_by_the_memory_check_keeps_the_old_checkpoints(e4b_folder, tmp_path, monkeypatch):
+    """--restart deletes the old run; a run that is refused before loading anything must not have done so.
+    (There is no GPU here: the machine detection is replaced by a 4 GB card.)"""
+    root = tmp_path / "project"
+    write_dataset(root)
+    old = root / "output" / "checkpoints" / "checkpoint-5"
+    old.mkdir(parents=True)
+    (old / "trainer_state.json").write_text("{}")
+    (old / "adapter_model.safetensors").write_text("{}")
+    small = gpu("GTX 1650", 4, 3.6, bf16=False)
+    monkeypatch.setattr(finetune, "choose_machine",
+                        lambda: (small, device.choose_precision(True, small.bf16_supported)))
+    assert main(["--root", str(root), "finetune", "--restart", "--base", str(e4b_folder)]) == 1
+    assert old.is_dir()

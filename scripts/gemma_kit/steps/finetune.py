@@ -82,14 +82,14 @@ def run(settings, args, extra_callbacks=()) -> int:
     plan = plan_run(settings, args, base_dir)
     if plan.action == "finished":
         return report_already_finished(settings, plan)
-    if plan.action == "fresh":
-        clear_old_run(settings.checkpoints_dir)
     with warnings.catch_warnings():
         # transformers/peft deprecation notices are for developers; a user can do nothing about them.
         warnings.filterwarnings("ignore", category=FutureWarning)
         machine, precision = choose_machine()
         table_on_gpu = check_memory(settings, base_dir, machine,
                                     ignore=bool(getattr(args, "ignore_memory_check", False)))
+        if plan.action == "fresh":   # only now: a run refused above must not have deleted the old one
+            clear_old_run(settings.checkpoints_dir)
         # ---- data
         tokenizer = load_tokenizer(base_dir)
         train_data, eval_data, prompts = prepare_data(settings, tokenizer)
@@ -259,7 +259,8 @@ def build_model(settings, base_dir: Path, machine, precision, table_on_gpu: bool
 
     config = read_config(base_dir)
     say(f"Loading {base_dir.name} (text model only, 4-bit) ...")
-    with memory_errors_in_plain_words(f"loading {base_dir.name}", LIGHTER_SETUP):
+    with memory_errors_in_plain_words(f"loading {base_dir.name}", 'use the smaller model (model = "E2B" in '
+                                      "settings.toml, then download_model.bat)"):
         model = load_text_model(base_dir, load_text_config(config), precision,
                                 choose_device(machine.cuda_available), per_layer_table_on_gpu=table_on_gpu)
     say(describe_left_out(summarize_left_out(index_tensors(base_dir), config.get("text_config") or config)))
@@ -304,8 +305,9 @@ def build_trainer(settings, model, tokenizer, train_data, eval_data, prompts, ma
 
     run_dir = settings.runs_dir / plan.run_name
     start_step = checkpoint_step(plan.checkpoint) if plan.action == "resume" else 0
-    # purge_step: a resumed run rewrites the curve from its checkpoint on, instead of drawing over it.
-    writer = SummaryWriter(log_dir=str(run_dir), purge_step=start_step or None)
+    # purge_step: a resumed run rewrites the curve after its checkpoint (points logged after the checkpoint, before
+    # the stop, are dropped), instead of drawing over it; the checkpoint's own step is kept: nothing logs it again.
+    writer = SummaryWriter(log_dir=str(run_dir), purge_step=start_step + 1 if start_step else None)
     collator = collate.PaddingCollator(tokenizer.pad_token_id)
     guard = cb.NonFiniteGuard(MAX_NONFINITE_IN_A_ROW)
     metrics = cb.TrainingMetricsCallback(collator, guard)

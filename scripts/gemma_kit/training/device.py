@@ -108,15 +108,20 @@ def memory_errors_in_plain_words(doing: str, lighter: str):
         yield
     except torch.cuda.OutOfMemoryError as e:
         raise OutOfMemory(f"The GPU ran out of memory while {doing}.",
-                        "Close programs that use the GPU (games, video, LM Studio or Ollama with a model loaded), "
-                        f"or {lighter}; then run this step again.") from e
-    except MemoryError as e:
+                          "Close programs that use the GPU (games, video, LM Studio or Ollama with a model loaded), "
+                          f"or {lighter}; then run this step again.") from e
+    except (MemoryError, RuntimeError) as e:
+        # torch's CPU allocator raises RuntimeError("DefaultCPUAllocator: not enough memory ..."), not MemoryError.
+        if isinstance(e, RuntimeError) and "DefaultCPUAllocator" not in str(e):
+            raise
         raise OutOfMemory(f"The computer ran out of memory (RAM) while {doing}.",
-                        f"Close other programs, or {lighter}; then run this step again.") from e
+                          f"Close other programs, or {lighter}; then run this step again.") from e
     except OSError as e:
-        if getattr(e, "winerror", None) != WINDOWS_PAGING_FILE_TOO_SMALL:
+        # winerror from Python's own calls; safetensors (Rust, via PyO3) only says "(os error 1455)" in the text.
+        if (getattr(e, "winerror", None) != WINDOWS_PAGING_FILE_TOO_SMALL
+                and f"os error {WINDOWS_PAGING_FILE_TOO_SMALL}" not in str(e)):
             raise
         raise OutOfMemory(f"Windows ran out of memory while {doing} (RAM plus the paging file is too small).",
-                        "Close other programs, or let Windows manage the paging file size (System > About > "
-                        "Advanced system settings > Performance > Advanced > Virtual memory), with at least 20 GB "
-                        "free on drive C:; then run this step again.") from e
+                          "Close other programs, or let Windows manage the paging file size (System > About > "
+                          "Advanced system settings > Performance > Advanced > Virtual memory), with at least 20 GB "
+                          "free on drive C:; then run this step again.") from e

@@ -111,8 +111,9 @@ def load_text_model(model_dir: Path, text_config, precision: Precision, device: 
 
     skip_names = patches.keep_sensitive_layers_out_of_4bit(text_config)
     device_map = per_layer_offload.load_device_map(device, per_layer_table_on_gpu)
-    quantization = quantization_config(precision, skip_names, table_in_cpu_ram=len(set(device_map.values())) > 1)
-    with quiet_transformers():
+    two_devices = len(set(device_map.values())) > 1
+    quantization = quantization_config(precision, skip_names, table_in_cpu_ram=two_devices)
+    with quiet_transformers(), per_layer_offload.no_accelerate_dispatch(two_devices):
         model, info = Gemma3nForCausalLM.from_pretrained(
             str(model_dir), config=text_config, quantization_config=quantization,
             dtype=getattr(torch, precision.weights_dtype), device_map=device_map, output_loading_info=True)
@@ -123,6 +124,11 @@ def load_text_model(model_dir: Path, text_config, precision: Precision, device: 
         stored = index_tensors(model_dir).get(TEXT_PREFIX + "embed_tokens_per_layer.weight")
         per_layer_offload.keep_per_layer_table_on_cpu(model, stored_as_bf16=stored is not None
                                                       and stored.dtype == "BF16")
+        # What later code reads to decide placement: peft's load_adapter (Trainer resume, the report) re-dispatches
+        # a model whose map names "cpu" (device_map="auto": the table back on the GPU or offloaded again), and
+        # accelerate's prepare_model calls model.to(device) on a model without a map (the whole table to the GPU).
+        # One device: neither happens; the table's own forward does the moving.
+        model.hf_device_map = {"": device}
     return model
 
 

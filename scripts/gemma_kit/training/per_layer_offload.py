@@ -7,15 +7,17 @@ and the lookup runs there: the token ids go to the CPU, the rows come back to th
 frozen (LoRA does not train it), so logits and gradients are unchanged (tests/test_memory_patches.py compares
 hidden states, logits and every LoRA gradient with the unpatched model).
 
-How it is placed: `load_device_map` asks from_pretrained to load the table straight into CPU RAM (the GPU never
-holds it, not even while loading). With a device map naming two devices, transformers calls accelerate's
-`dispatch_model`, which treats a "cpu" module as *offloaded*: it empties the module (weights on "meta") and
-copies the whole table to the GPU at every forward. `keep_per_layer_table_on_cpu` removes that hook (accelerate
-puts the weights back on the CPU when its hook is detached) and gives the table a forward that looks up on the
-CPU and sends the rows to the model's device. No library
+How it is placed: `load_device_map` asks from_pretrained to load the table straight into CPU RAM, and
+`no_accelerate_dispatch` skips the accelerate dispatch that from_pretrained runs after loading with two devices
+(it would move the whole table to the GPU once, then copy it there at every forward). So the GPU never holds
+the table, not even while loading. `keep_per_layer_table_on_cpu` gives the table a forward that looks up on the
+CPU and sends the rows to the model's device (and removes an accelerate hook if one is there after all), and
+load_text_model then records a one-device map so that peft and accelerate leave the placement alone. No library
 source is changed. Evidence and limits: dev_log.txt 2026-11-22 ("finetune: the per-layer table in CPU RAM").
 """
 from __future__ import annotations
+
+import contextlib
 
 from gemma_kit.core.console import say
 
@@ -29,6 +31,29 @@ def load_device_map(device: str, table_on_gpu: bool) -> dict[str, str]:
     if table_on_gpu or device == "cpu":
         return {"": device}
     return {"": device, TABLE_MODULE: "cpu"}
+
+
+@contextlib.contextmanager
+def no_accelerate_dispatch(active: bool):
+    """from_pretrained with a device map naming two devices places every weight on its device while loading, and
+    then calls accelerate's dispatch_model, which would (accelerate 1.15) put an AlignDevicesHook on the root that
+    first moves *every* tensor to the main device - the whole table onto the GPU, next to the weights - and then
+    empty the table onto "meta" with an offload hook that copies it to the GPU at each forward. Skipping that call
+    is all this does: the placement from loading is the one wanted."""
+    if not active:
+        yield
+        return
+    import transformers.modeling_utils as modeling_utils
+
+    if not callable(getattr(modeling_utils, "accelerate_dispatch", None)):
+        raise RuntimeError("Gemma 3n patch no_accelerate_dispatch: transformers.modeling_utils has no "
+                           "accelerate_dispatch any more; this transformers version loads differently, update the patch.")
+    original = modeling_utils.accelerate_dispatch
+    modeling_utils.accelerate_dispatch = lambda *args, **kwargs: None
+    try:
+        yield
+    finally:
+        modeling_utils.accelerate_dispatch = original
 
 
 def find_table(model):
@@ -78,6 +103,9 @@ def keep_per_layer_table_on_cpu(model, stored_as_bf16: bool = False) -> int:
 
     def lookup_on_cpu(input_ids):
         # Gemma3nTextScaledWordEmbedding.forward, with the rows widened to the model's dtype before scaling.
+        if table.weight.device.type != "cpu":
+            raise RuntimeError(f"the per-layer table was moved to {table.weight.device} after the patch kept it in "
+                               "CPU RAM (something re-dispatched the model); the lookup would fail or use the GPU.")
         rows = torch.nn.functional.embedding(input_ids.to(cpu), table.weight, table.padding_idx)
         rows = rows.to(output_device, dtype=output_dtype, non_blocking=True)
         return rows * table.embed_scale.to(output_device, dtype=output_dtype)
