@@ -77,3 +77,13 @@ def test_library_hints_for_developers_show_only_with_debug(tmp_path):
         import pytest
         pytest.skip("this CPU has no AVX512-BF16: bitsandbytes has nothing to say")
     assert "kernels-community" not in stderr_of()
+
+
+def test_a_tight_fit_explains_a_slow_run(tmp_path):
+    from gemma_kit.core.memory_plan import plan_run, reference_text_config
+
+    settings = load_settings(tmp_path)
+    need = plan_run(reference_text_config("E4B"), settings, GpuMemory("x", 8 * GIB, 7 * GIB, bf16=True)).plan.to_allocate
+    text = memory_plan_text(settings, GpuMemory("RTX 3050", 6 * GIB, need / 1.1, bf16=True))
+    assert "tight (within the estimate's error): it will try." in text
+    assert text.splitlines()[-1] == "     If the steps are very slow, the GPU is borrowing ordinary RAM: use one of these."

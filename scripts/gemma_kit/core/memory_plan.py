@@ -274,4 +274,8 @@ def describe_run(run: RunMemory, settings, model_name: str) -> str:
         lines.append("     Close programs that use the GPU (games, video, LM Studio or Ollama with a model loaded).")
     elif run.verdict in ("too_small", "tight"):
         lines.append(f"     To fit: {lighter_setups(settings)}.")
+    if run.verdict == "tight":
+        # The Windows driver's default "sysmem fallback" then lends ordinary RAM instead of failing: no error,
+        # only steps many times slower.
+        lines.append("     If the steps are very slow, the GPU is borrowing ordinary RAM: use one of these.")
     return "\n".join(lines)
