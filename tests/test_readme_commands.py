@@ -23,3 +23,11 @@ def test_readme_is_bilingual_and_names_every_bat():
     assert "## Русский" in readme and "## English" in readme
     for bat in ROOT.glob("*.bat"):
         assert bat.name in readme, f"README does not mention {bat.name}"
+
+
+def test_readme_names_every_command_line_step():
+    from gemma_kit.cli import STEPS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for step in STEPS:
+        assert f"`{step.name}`" in readme, f"README does not name the step {step.name}"
