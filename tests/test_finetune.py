@@ -289,6 +289,15 @@ def test_the_result_names_the_best_checkpoint_to_merge_when_it_is_not_the_last(t
     assert "merge_lora.bat --adapter" not in finetune.describe_result(at_the_end)
 
 
+def test_on_a_gpu_the_summary_puts_the_measured_peak_next_to_the_estimate(trained):
+    root, _, _ = trained
+    summary = json.loads((root / "output" / "training_summary.json").read_text())
+    assert summary["gpu_memory_peak_bytes"] is None and summary["gpu_memory_estimate_bytes"] is None   # CPU
+    assert "GPU memory" not in finetune.describe_result(summary)
+    on_a_gpu = {**summary, "gpu_memory_peak_bytes": int(5.2 * 1024**3), "gpu_memory_estimate_bytes": 5.06 * 1024**3}
+    assert "GPU memory: peak 5.20 GB in tensors (the estimate was 5.06 GB)." in finetune.describe_result(on_a_gpu)
+
+
 def test_resuming_a_finished_run_with_new_data_is_refused_and_keeps_its_record(trained, tmp_path, capsys):
     """Without the check the Trainer would resume at step 40 of 40, train nothing and call the old adapter new."""
     root, argv, _ = trained

@@ -375,7 +375,7 @@ def settings_for(tmp_path, *pairs):
 
 
 def test_an_8gb_gpu_trains_e4b_with_the_table_in_ram(e4b_folder, tmp_path, capsys):
-    assert finetune.check_memory(settings_for(tmp_path), e4b_folder, gpu("RTX 4060", 8, 7.4)) is False
+    assert finetune.check_memory(settings_for(tmp_path), e4b_folder, gpu("RTX 4060", 8, 7.4)).table_on_gpu is False
     out = capsys.readouterr().out
     assert "Estimated GPU memory for gemma-3n-E4B-it, preset standard (LoRA rank 8, 768 tokens x batch 1):" in out
     assert "  per-layer table (bf16)            0    (in CPU RAM: 4.38 GB of RAM instead)" in out
@@ -384,7 +384,7 @@ def test_an_8gb_gpu_trains_e4b_with_the_table_in_ram(e4b_folder, tmp_path, capsy
 
 
 def test_a_24gb_gpu_keeps_the_table_on_the_gpu(e4b_folder, tmp_path, capsys):
-    assert finetune.check_memory(settings_for(tmp_path), e4b_folder, gpu("RTX 4090", 24, 23)) is True
+    assert finetune.check_memory(settings_for(tmp_path), e4b_folder, gpu("RTX 4090", 24, 23)).table_on_gpu is True
     assert "per-layer table: on the GPU (per_layer_table_on_gpu = 'auto')" in capsys.readouterr().out
 
 
@@ -409,7 +409,7 @@ def test_a_busy_gpu_is_refused_with_close_other_programs_and_the_flag_overrides(
                                          "using the rest.")
     assert caught.value.hint.startswith("Close programs that use the GPU")
     capsys.readouterr()
-    assert finetune.check_memory(settings, e4b_folder, gpu("RTX 3060", 12, 2.0), ignore=True) is False
+    assert finetune.check_memory(settings, e4b_folder, gpu("RTX 3060", 12, 2.0), ignore=True).table_on_gpu is False
     captured = capsys.readouterr()
     assert "Starting anyway (--ignore-memory-check)." in captured.out + captured.err
 

@@ -70,6 +70,7 @@ class RunParts:
     metrics: object
     writer: object
     run_dir: Path
+    memory_estimate: float | None = None   # bytes the memory plan expected beyond the CUDA context
 
 
 def run(settings, args, extra_callbacks=()) -> int:
@@ -86,18 +87,18 @@ def run(settings, args, extra_callbacks=()) -> int:
         # transformers/peft deprecation notices are for developers; a user can do nothing about them.
         warnings.filterwarnings("ignore", category=FutureWarning)
         machine, precision = choose_machine()
-        table_on_gpu = check_memory(settings, base_dir, machine,
-                                    ignore=bool(getattr(args, "ignore_memory_check", False)))
+        memory = check_memory(settings, base_dir, machine, ignore=bool(getattr(args, "ignore_memory_check", False)))
         if plan.action == "fresh":   # only now: a run refused above must not have deleted the old one
             clear_old_run(settings.checkpoints_dir)
         # ---- data
         tokenizer = load_tokenizer(base_dir)
         train_data, eval_data, prompts = prepare_data(settings, tokenizer)
         # ---- model
-        model = build_model(settings, base_dir, machine, precision, table_on_gpu)
+        model = build_model(settings, base_dir, machine, precision, memory.table_on_gpu)
         # ---- trainer
         parts = build_trainer(settings, model, tokenizer, train_data, eval_data, prompts, machine, precision, plan,
                               list(extra_callbacks), on_start=lambda: record_run(settings, plan, base_dir))
+        parts.memory_estimate = memory.plan.to_allocate
         # ---- train
         train(parts, plan)
     # ---- report
@@ -176,9 +177,9 @@ def choose_machine():
 
 
 # ---- memory -----------------------------------------------------------------------------------------------
-def check_memory(settings, base_dir: Path, machine, ignore: bool = False) -> bool:
+def check_memory(settings, base_dir: Path, machine, ignore: bool = False):
     """Print the GPU memory estimate with this run's choices; refuse early if it clearly cannot fit.
-    Returns whether the per-layer table goes on the GPU (core/memory_plan.py decides; issue 11)."""
+    Returns the RunMemory: the plan, and whether the per-layer table goes on the GPU (core/memory_plan.py)."""
     from gemma_kit.core.memory_plan import REFUSED, describe_run, plan_run
     from gemma_kit.training.device import gpu_memory_of
     from gemma_kit.training.model_loading import load_text_config
@@ -191,7 +192,7 @@ def check_memory(settings, base_dir: Path, machine, ignore: bool = False) -> boo
         if not ignore:
             raise problem
         warn(f"{problem.message} Starting anyway (--ignore-memory-check).")
-    return run.table_on_gpu
+    return run
 
 
 def memory_problem(run, settings) -> UserError:
@@ -484,10 +485,20 @@ def write_summary(settings, parts: RunParts, train_data, eval_data, machine, pre
         "train_seconds": parts.metrics.train_seconds, "device": machine.gpu_name or "cpu",
         "compute_dtype": precision.compute_dtype, "adapter_dir": str(settings.adapter_dir),
         "tensorboard_dir": str(parts.run_dir), "last_sample_replies": parts.samples.last_replies,
+        # The estimate next to the measured peak: how far off the memory plan is on a real GPU (dev_log.txt).
+        "gpu_memory_estimate_bytes": parts.memory_estimate if machine.cuda_available else None,
+        "gpu_memory_peak_bytes": gpu_peak_memory() if machine.cuda_available else None,
     }
     with atomic_file(summary_path(settings)) as tmp:
         tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
     return summary
+
+
+def gpu_peak_memory() -> int:
+    """The most this process held in tensors on the GPU (the caching allocator's view, beyond the CUDA context)."""
+    import torch
+
+    return int(torch.cuda.max_memory_allocated())
 
 
 def describe_result(summary: dict) -> str:
@@ -501,6 +512,9 @@ def describe_result(summary: dict) -> str:
             lines.append(f"The lowest eval loss was at step {lowest['step']}, not at the end: to merge that checkpoint "
                          f"instead, run merge_lora.bat --adapter \"{lowest['path']}\"  (or: gemma-kit merge-lora "
                          f"--adapter \"{lowest['path']}\").")
+    if summary.get("gpu_memory_peak_bytes") and summary.get("gpu_memory_estimate_bytes"):
+        peak, estimate = summary["gpu_memory_peak_bytes"] / 1024**3, summary["gpu_memory_estimate_bytes"] / 1024**3
+        lines.append(f"GPU memory: peak {peak:.2f} GB in tensors (the estimate was {estimate:.2f} GB).")
     if summary["skipped_nonfinite_steps"]:
         lines.append(f"Skipped {len(summary['skipped_nonfinite_steps'])} update(s) with NaN/infinite values "
                      f"(steps {summary['skipped_nonfinite_steps']}).")
