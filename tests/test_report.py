@@ -111,3 +111,22 @@ def test_a_long_context_loses_whole_old_exchanges_not_its_start(tiny_model_dir):
     assert len(ids) <= 80
     assert text.startswith("<bos><start_of_turn>user\n") and text.endswith("<start_of_turn>model\n")
     assert "Последний вопрос?" in text and "Вопрос номер 0" not in text
+
+
+def test_the_chunked_eval_loss_equals_the_models_own(trained_project):
+    """The report computes its losses like training does (chunked): the same numbers as the plain model loss,
+    without the whole 262k-word logits on the GPU."""
+    from gemma_kit.core.settings import load_settings
+    from gemma_kit.steps.report import eval_losses, load_models
+
+    root, model_dir = trained_project
+    losses = {}
+    for chunked in (True, False):
+        settings = load_settings(root, cli_pairs=[f"model_path={model_dir}", "max_seq_length=64",
+                                                  f"chunked_loss={str(chunked).lower()}"])
+        model, tokenizer = load_models(settings, settings.adapter_dir)
+        losses[chunked] = eval_losses(model, tokenizer, settings)
+    base, tuned = losses[True]
+    assert base != tuned   # the adapter changes the loss, so both models were really measured
+    assert losses[True] == pytest.approx(losses[False], rel=1e-4)
+

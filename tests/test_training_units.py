@@ -239,3 +239,16 @@ def test_flags_override_the_folders_the_base_model_and_max_steps():
     assert changed.adapter_dir == Path("/elsewhere/lora_adapter")
     assert changed.model_dir == Path("/proj/models/mine") and changed.max_steps == 7
     assert apply_flags(settings, Namespace()) is settings
+
+
+def test_one_gpu_whatever_the_machine_has(tmp_path):
+    """The Trainer must not multiply the batch by the number of GPUs (a 4-bit model stays on one)."""
+    from gemma_kit.core.settings import load_settings
+    from gemma_kit.steps.finetune import training_arguments
+    from gemma_kit.training.device import Machine, choose_precision
+
+    settings = load_settings(tmp_path)
+    # (A bf16 GPU cannot be described here: TrainingArguments(bf16=True) checks for one.)
+    for machine in (Machine(cuda_available=True, bf16_supported=False), Machine(cuda_available=False)):
+        args = training_arguments(settings, machine, choose_precision(machine.cuda_available, machine.bf16_supported))
+        assert args.n_gpu <= 1 and args.train_batch_size == settings.batch_size

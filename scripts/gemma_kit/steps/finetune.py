@@ -277,7 +277,7 @@ def training_arguments(settings, machine, precision):
 
     from gemma_kit.training.device import choose_optimizer
 
-    return TrainingArguments(
+    args = TrainingArguments(
         output_dir=str(settings.checkpoints_dir),
         per_device_train_batch_size=settings.batch_size, per_device_eval_batch_size=settings.batch_size,
         gradient_accumulation_steps=settings.gradient_accumulation_steps,
@@ -293,6 +293,12 @@ def training_arguments(settings, machine, precision):
         remove_unused_columns=False, label_names=["labels"], prediction_loss_only=True,
         dataloader_pin_memory=machine.cuda_available,
     )
+    # One GPU, whatever the machine has: the 4-bit model lives on cuda:0 and is never copied to other GPUs
+    # (Trainer does not DataParallel a 4-bit model), but with n_gpu = device_count() the Trainer would multiply the
+    # batch by the number of GPUs and run it all on cuda:0 - beyond the memory plan and the step count.
+    _ = args.device          # sets up the devices (and n_gpu) once; n_gpu is read from _n_gpu afterwards
+    args._n_gpu = min(args._n_gpu, 1)
+    return args
 
 
 def build_trainer(settings, model, tokenizer, train_data, eval_data, prompts, machine, precision, plan,

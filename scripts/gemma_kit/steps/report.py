@@ -120,11 +120,18 @@ def eval_losses(model, tokenizer, settings: Settings) -> tuple[float, float]:
     """Token-weighted loss over the assistant replies of the eval file: (base, fine-tuned)."""
     import torch
 
+    from ..training.chunked_loss import compute_chunked_loss
     from ..training.collate import prepare_examples, read_conversations
 
     data = prepare_examples(tokenizer, read_conversations(settings.eval_file), settings.max_seq_length,
                             settings.eval_file, for_eval=True)
     device = next(model.parameters()).device
+
+    def loss_of(ids, labels):
+        if settings.chunked_loss:   # as in training: never the whole example's 262k-word logits at once
+            return compute_chunked_loss(model, {"input_ids": ids, "labels": labels})
+        return model(input_ids=ids, labels=labels).loss
+
     totals = {"base": [0.0, 0], "tuned": [0.0, 0]}
     for example in progress(data.examples, total=len(data.examples), desc="Eval loss", unit="ex"):
         ids = torch.tensor([example["input_ids"]], device=device)
@@ -134,9 +141,9 @@ def eval_losses(model, tokenizer, settings: Settings) -> tuple[float, float]:
             with torch.no_grad():
                 if key == "base":
                     with model.disable_adapter():
-                        loss = model(input_ids=ids, labels=labels).loss
+                        loss = loss_of(ids, labels)
                 else:
-                    loss = model(input_ids=ids, labels=labels).loss
+                    loss = loss_of(ids, labels)
             totals[key][0] += float(loss) * counted
             totals[key][1] += counted
     return tuple(total / max(count, 1) for total, count in totals.values())

@@ -124,11 +124,11 @@ def load_text_model(model_dir: Path, text_config, precision: Precision, device: 
         stored = index_tensors(model_dir).get(TEXT_PREFIX + "embed_tokens_per_layer.weight")
         per_layer_offload.keep_per_layer_table_on_cpu(model, stored_as_bf16=stored is not None
                                                       and stored.dtype == "BF16")
-        # What later code reads to decide placement: peft's load_adapter (Trainer resume, the report) re-dispatches
-        # a model whose map names "cpu" (device_map="auto": the table back on the GPU or offloaded again), and
-        # accelerate's prepare_model calls model.to(device) on a model without a map (the whole table to the GPU).
-        # One device: neither happens; the table's own forward does the moving.
-        model.hf_device_map = {"": device}
+    # What later code reads to decide placement: peft's load_adapter (Trainer resume, the report) re-dispatches a
+    # model whose map names "cpu" (device_map="auto": the table back on the GPU or offloaded again), and
+    # accelerate's prepare_model calls model.to(device) on a model without a map (the whole table to the GPU).
+    # One device: neither happens; the table's own forward (if in RAM) does the moving.
+    model.hf_device_map = {"": device}
     return model
 
 
