@@ -20,7 +20,6 @@ from .core.checkpoint import ADAPTER_WEIGHTS_FILE, MULTIMODAL_TEXT_PREFIX, Tenso
 from .core.console import UserError
 
 ADAPTER_CONFIG = "adapter_config.json"
-ADAPTER_WEIGHTS = ADAPTER_WEIGHTS_FILE
 PEFT_PREFIX = "base_model.model."
 LORA_KEY = re.compile(r"^(?P<module>.+)\.lora_(?P<half>[AB])\.weight$")
 FLOAT_DTYPES = {"F32", "F16", "BF16"}
@@ -28,7 +27,6 @@ FLOAT_DTYPES = {"F32", "F16", "BF16"}
 # Names of the text model (Gemma3nForCausalLM) -> names in the multimodal checkpoint. transformers does the
 # reverse when it loads the text model from the multimodal folder (shared/FACTS.md "The obvious merge path").
 TEXT_MODEL_PREFIX = "model."
-CHECKPOINT_TEXT_PREFIX = MULTIMODAL_TEXT_PREFIX
 
 # adapter_config.json keys whose truthy value means the merge is not plain W + scale * B @ A (peft 0.21
 # LoraConfig fields tagged `is_lora_variant`, plus the ones that store or change other tensors).
@@ -120,14 +118,15 @@ def check_is_plain_lora(config: dict, path: Path) -> None:
 
 
 def find_adapter_weights(folder: Path) -> Path:
-    path = folder / ADAPTER_WEIGHTS
+    path = folder / ADAPTER_WEIGHTS_FILE
     if path.exists():
         return path
     if (folder / "adapter_model.bin").exists():
         raise UserError(f"{folder} holds its weights as adapter_model.bin, a pickle file, which this kit never loads "
                         "(a pickle can run code).",
                         "Save the adapter again with peft's save_pretrained (it writes adapter_model.safetensors).")
-    raise UserError(f"{folder} has {ADAPTER_CONFIG} but no {ADAPTER_WEIGHTS}: the adapter was not saved completely.",
+    raise UserError(f"{folder} has {ADAPTER_CONFIG} but no {ADAPTER_WEIGHTS_FILE}: the adapter was not saved "
+                    "completely.",
                     "Use another checkpoint with --adapter, or train again with finetune_gemma.bat.")
 
 
@@ -194,8 +193,8 @@ def checkpoint_names_for(module: str) -> list[str]:
     """Where a peft module's weight may live in the checkpoint: the same name (adapter made on the full
     model, or a text-only checkpoint), else under the multimodal checkpoint's language_model prefix."""
     names = [module + ".weight"]
-    if module.startswith(TEXT_MODEL_PREFIX) and not module.startswith(CHECKPOINT_TEXT_PREFIX):
-        names.append(CHECKPOINT_TEXT_PREFIX + module.removeprefix(TEXT_MODEL_PREFIX) + ".weight")
+    if module.startswith(TEXT_MODEL_PREFIX) and not module.startswith(MULTIMODAL_TEXT_PREFIX):
+        names.append(MULTIMODAL_TEXT_PREFIX + module.removeprefix(TEXT_MODEL_PREFIX) + ".weight")
     return names
 
 

@@ -29,6 +29,7 @@ AUTO_TABLE_ON_GPU_SHARE = 0.80     # "auto" keeps the table on the GPU only with
 REFUSED = ("busy", "too_small")
 CONTEXT_PART = "CUDA context"
 SLACK_PART = "allocator slack (10%)"
+CLOSE_GPU_PROGRAMS = "Close programs that use the GPU (games, video, LM Studio or Ollama with a model loaded)"
 
 PRESET_GPU_EXAMPLES = {"E2B": {"num_hidden_layers": 30, "num_kv_shared_layers": 10, "intermediate_size": 8192},
                        "E4B": {"num_hidden_layers": 35, "num_kv_shared_layers": 15, "intermediate_size": 16384}}
@@ -271,7 +272,7 @@ def describe_run(run: RunMemory, settings, model_name: str) -> str:
                      "busy": "does NOT fit while other programs use the GPU.",
                      "too_small": "does NOT fit on this GPU."}[run.verdict])
     if run.verdict == "busy":
-        lines.append("     Close programs that use the GPU (games, video, LM Studio or Ollama with a model loaded).")
+        lines.append(f"     {CLOSE_GPU_PROGRAMS}.")
     elif run.verdict in ("too_small", "tight"):
         lines.append(f"     To fit: {lighter_setups(settings)}.")
     if run.verdict == "tight":

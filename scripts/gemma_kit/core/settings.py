@@ -173,6 +173,13 @@ VALUE_RULES = {
 _TYPE_HINTS = typing.get_type_hints(Settings)
 
 
+def out_of_range(key: str, value: Any, source: str) -> str | None:
+    """VALUE_RULES' sentence for a value outside its range, else None."""
+    if key in VALUE_RULES and not VALUE_RULES[key][0](value):
+        return f"{source}: '{key}' must be {VALUE_RULES[key][1]}, not {value!r}"
+    return None
+
+
 def _check_value(name: str, value: Any, source: str) -> tuple[Any, str | None]:
     """Return (value converted, None) or (None, a problem sentence)."""
     hint = _TYPE_HINTS[name]
@@ -258,8 +265,7 @@ def load_settings(root: Path, settings_file: Path | None = None, overrides: dict
                 problems.append(f"{source}: unknown setting '{key}'{suggestion}")
                 continue
             converted, problem = _check_value(key, value, source)
-            if not problem and key in VALUE_RULES and not VALUE_RULES[key][0](converted):
-                problem = f"{source}: '{key}' must be {VALUE_RULES[key][1]}, not {converted!r}"
+            problem = problem or out_of_range(key, converted, source)
             if problem:
                 problems.append(problem)
             else:
@@ -279,8 +285,7 @@ def replace(settings: Settings, **changes: Any) -> Settings:
 
 def replace_checked(settings: Settings, source: str, **changes: Any) -> Settings:
     """`replace` for values a user typed elsewhere (a step's flags): the same range rules as settings.toml."""
-    problems = [f"{source}: '{key}' must be {VALUE_RULES[key][1]}, not {value!r}" for key, value in changes.items()
-                if key in VALUE_RULES and not VALUE_RULES[key][0](value)]
+    problems = [p for key, value in changes.items() if (p := out_of_range(key, value, source))]
     if problems:
         raise UserError("Problems in the settings:\n  " + "\n  ".join(problems), "Correct these values and run again.")
     return replace(settings, **changes)

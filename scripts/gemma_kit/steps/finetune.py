@@ -42,10 +42,6 @@ SAMPLE_NEW_TOKENS = 48
 MAX_NONFINITE_IN_A_ROW = 5                  # then stop, pointing at the last good checkpoint
 EXIT_INTERRUPTED = 130                      # Ctrl+C, like cli.main
 
-LIGHTER_SETUP = ("use a lighter setup: --preset quick, a smaller max_seq_length (e.g. --set max_seq_length=512) "
-                 'or model = "E2B" in settings.toml')
-
-
 def add_arguments(parser) -> None:
     choice = parser.add_mutually_exclusive_group()
     choice.add_argument("--restart", action="store_true",
@@ -100,7 +96,7 @@ def run(settings, args, extra_callbacks=()) -> int:
                               list(extra_callbacks), on_start=lambda: record_run(settings, plan, base_dir))
         parts.memory_estimate = memory.plan.to_allocate
         # ---- train
-        train(parts, plan)
+        train(settings, parts, plan)
     # ---- report
     stopped_early = report(settings, parts, model, tokenizer, base_dir, train_data, eval_data, machine, precision)
     if stopped_early is not None:
@@ -196,15 +192,14 @@ def check_memory(settings, base_dir: Path, machine, ignore: bool = False):
 
 
 def memory_problem(run, settings) -> UserError:
-    from gemma_kit.core.memory_plan import GIB, lighter_setups
+    from gemma_kit.core.memory_plan import CLOSE_GPU_PROGRAMS, GIB, lighter_setups
 
     need, free, total, name = run.plan.to_allocate / GIB, run.gpu.free / GIB, run.gpu.total / GIB, run.gpu.name
     anyway = " To try anyway: finetune_gemma.bat --ignore-memory-check."
     if run.verdict == "busy":
         return UserError(f"Training needs about {need:.1f} GB of GPU memory, but only {free:.1f} GB of the "
                          f"{total:.1f} GB on {name} are free: other programs are using the rest.",
-                         "Close programs that use the GPU (games, video, LM Studio or Ollama with a model loaded) "
-                         "and run finetune_gemma.bat again." + anyway)
+                         f"{CLOSE_GPU_PROGRAMS} and run finetune_gemma.bat again." + anyway)
     return UserError(f"Training needs about {need:.1f} GB of GPU memory, more than {name} has "
                      f"({total:.1f} GB, {free:.1f} GB free).",
                      f"Use a lighter setup in settings.toml or on the command line: {lighter_setups(settings)}."
@@ -321,7 +316,8 @@ def build_trainer(settings, model, tokenizer, train_data, eval_data, prompts, ma
     samples = cb.SampleRepliesCallback(tokenizer, prompts, writer, SAMPLE_NEW_TOKENS)
     ctrl_c = cb.SaveOnCtrlC()
     callbacks = [cb.StartCheck(on_start), metrics, TensorBoardCallback(tb_writer=writer), samples, guard,
-                 cb.ApplySettingsOnResume(), cb.EvaluateAtEndCallback(), ctrl_c, cb.ManageBestCheckpointsCallback(settings.keep_best_checkpoints),
+                 cb.ApplySettingsOnResume(), cb.EvaluateAtEndCallback(), ctrl_c,
+                 cb.ManageBestCheckpointsCallback(settings.keep_best_checkpoints),
                  cb.RecordBaseModelCallback(settings.model_dir), cb.TrainingBar(), *extra_callbacks]
     trainer_class, loss_options = choose_trainer(settings, model, guard)
     # processing_class=None: checkpoints then hold no tokenizer copy (33 MB each for the real one).
@@ -360,12 +356,13 @@ def record_run(settings, plan, base_dir: Path) -> None:
 
 
 # ---- train ------------------------------------------------------------------------------------------------
-def train(parts: RunParts, plan) -> None:
+def train(settings, parts: RunParts, plan) -> None:
+    from gemma_kit.core.memory_plan import lighter_setups
     from gemma_kit.training.device import OutOfMemory, memory_errors_in_plain_words
 
     say(f"TensorBoard: {parts.run_dir} (check_tensorboard_runs.bat shows it). Ctrl+C saves a checkpoint and stops.")
     try:
-        with memory_errors_in_plain_words("training", LIGHTER_SETUP):
+        with memory_errors_in_plain_words("training", f"use a lighter setup: {lighter_setups(settings)}"):
             parts.trainer.train(resume_from_checkpoint=str(plan.checkpoint) if plan.action == "resume" else None)
     except OutOfMemory as e:
         latest = latest_checkpoint(Path(parts.trainer.args.output_dir))

@@ -18,6 +18,7 @@ import contextlib
 from dataclasses import dataclass
 
 from gemma_kit.core.console import UserError
+from gemma_kit.core.memory_plan import CLOSE_GPU_PROGRAMS
 
 BF16_GPU_NOTE = "this GPU computes in bfloat16 natively"
 FP16_GPU_NOTE = ("this GPU has no native bfloat16, and Gemma 3n overflows in float16 (activations beyond 65,504 "
@@ -108,8 +109,7 @@ def memory_errors_in_plain_words(doing: str, lighter: str):
         yield
     except torch.cuda.OutOfMemoryError as e:
         raise OutOfMemory(f"The GPU ran out of memory while {doing}.",
-                          "Close programs that use the GPU (games, video, LM Studio or Ollama with a model loaded), "
-                          f"or {lighter}; then run this step again.") from e
+                          f"{CLOSE_GPU_PROGRAMS}, or {lighter}; then run this step again.") from e
     except (MemoryError, RuntimeError) as e:
         # torch's CPU allocator raises RuntimeError("DefaultCPUAllocator: not enough memory ..."), not MemoryError.
         if isinstance(e, RuntimeError) and "DefaultCPUAllocator" not in str(e):

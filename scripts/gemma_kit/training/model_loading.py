@@ -15,7 +15,6 @@ from gemma_kit.core.checkpoint import MULTIMODAL_TEXT_PREFIX, TensorInfo, index_
 from . import patches, per_layer_offload
 from .device import Precision
 
-TEXT_PREFIX = MULTIMODAL_TEXT_PREFIX
 LEFT_OUT_GROUPS = (  # checkpoint prefix -> what the user reads
     ("model.vision_tower.", "vision tower"),
     ("model.audio_tower.", "audio tower"),
@@ -36,7 +35,7 @@ def summarize_left_out(tensors: dict[str, TensorInfo], text_config: dict) -> dic
         group = next((label for prefix, label in LEFT_OUT_GROUPS if name.startswith(prefix)), None)
         if group is None and is_unused_kv_shared_tensor(name, first_shared):
             group = "unused k/v of the KV-shared layers"
-        if group is None and not name.startswith(TEXT_PREFIX):
+        if group is None and not name.startswith(MULTIMODAL_TEXT_PREFIX):
             group = "other non-text tensors"
         if group:
             count, params = groups.get(group, (0, 0))
@@ -48,9 +47,9 @@ def summarize_left_out(tensors: dict[str, TensorInfo], text_config: dict) -> dic
 
 
 def is_unused_kv_shared_tensor(name: str, first_shared_layer: int) -> bool:
-    if not name.startswith(TEXT_PREFIX + "layers."):
+    if not name.startswith(MULTIMODAL_TEXT_PREFIX + "layers."):
         return False
-    layer_text, _, rest = name[len(TEXT_PREFIX + "layers."):].partition(".")
+    layer_text, _, rest = name[len(MULTIMODAL_TEXT_PREFIX + "layers."):].partition(".")
     return layer_text.isdigit() and int(layer_text) >= first_shared_layer and rest.startswith(KV_SHARED_UNUSED)
 
 
@@ -121,7 +120,7 @@ def load_text_model(model_dir: Path, text_config, precision: Precision, device: 
     patches.check_sensitive_layers_kept_out(model, skip_names)
     patches.turn_off_kv_cache_for_training(model)
     if not per_layer_table_on_gpu:
-        stored = index_tensors(model_dir).get(TEXT_PREFIX + "embed_tokens_per_layer.weight")
+        stored = index_tensors(model_dir).get(MULTIMODAL_TEXT_PREFIX + "embed_tokens_per_layer.weight")
         per_layer_offload.keep_per_layer_table_on_cpu(model, stored_as_bf16=stored is not None
                                                       and stored.dtype == "BF16")
     # What later code reads to decide placement: peft's load_adapter (Trainer resume, the report) re-dispatches a
