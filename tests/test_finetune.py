@@ -96,7 +96,7 @@ def find_run(haystack: list[int], needle: list[int]) -> int:
     return starts[0]
 
 
-def test_labels_equal_input_ids_exactly_on_assistant_tokens(tiny_model_dir):
+def test_labels_equal_input_ids_exactly_on_the_last_reply(tiny_model_dir):
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_model_dir))
     replies = ["Hi! How are you doing?", "Let us try it tomorrow."]
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Привет! Как дела?"},
@@ -105,16 +105,17 @@ def test_labels_equal_input_ids_exactly_on_assistant_tokens(tiny_model_dir):
     example = collate.tokenize_with_labels(tokenizer, messages)
     ids, labels = example["input_ids"], example["labels"]
 
-    # Independent reference: each reply tokenised on its own, with the end-of-turn marker that closes it.
+    # Independent reference: the last reply tokenised on its own, with the end-of-turn marker that closes it.
+    # The earlier reply is context (prepare-dataset gives it an example of its own, where it is the last).
     expected = [-100] * len(ids)
-    for reply in replies:
-        piece = tokenizer(reply + "<end_of_turn>", add_special_tokens=False)["input_ids"]
-        start = find_run(ids, piece)
-        expected[start:start + len(piece)] = piece
+    piece = tokenizer(replies[-1] + "<end_of_turn>", add_special_tokens=False)["input_ids"]
+    start = find_run(ids, piece)
+    expected[start:start + len(piece)] = piece
     assert labels == expected
     masked_text = tokenizer.decode([t for t, label in zip(ids, labels) if label == -100])
     assert masked_text.startswith("<bos><start_of_turn>user\nBe brief.\n\nПривет! Как дела?<end_of_turn>")
     assert masked_text.count("<start_of_turn>model\n") == 2 and "What now?" in masked_text
+    assert replies[0] + "<end_of_turn>" in masked_text
     assert ids.count(tokenizer.bos_token_id) == 1
 
 
@@ -275,27 +276,49 @@ def test_changed_settings_need_resume_or_restart(trained, capsys):
     assert "What to do: Run finetune_gemma.bat --resume to continue from checkpoint-40 with the new values, " in err
 
 
-def test_the_result_names_the_best_checkpoint_to_merge_when_it_is_not_the_last(trained):
+def test_the_adapter_is_the_best_checkpoint_bit_for_bit_and_the_merge_uses_it(trained, learnable_model_dir):
     root, _, _ = trained
     summary = json.loads((root / "output" / "training_summary.json").read_text())
     best = summary["best_checkpoints"][0]
-    text = finetune.describe_result(summary)
-    if best["step"] == summary["step"]:
-        assert "merge_lora.bat --adapter" not in text
-    else:
-        assert (f"The lowest eval loss was at step {best['step']}, not at the end: to merge that checkpoint instead, "
-                f'run merge_lora.bat --adapter "{best["path"]}"') in text
-    at_the_end = {**summary, "best_checkpoints": [{**best, "step": summary["step"]}]}
-    assert "merge_lora.bat --adapter" not in finetune.describe_result(at_the_end)
+    assert best["step"] != summary["step"] == 40     # the test data makes an earlier checkpoint the best
+    adapter = root / "output" / "lora_adapter"
+    best_folder = Path(best["path"])
+    for name in ("adapter_model.safetensors", "adapter_config.json"):
+        assert (adapter / name).read_bytes() == (best_folder / name).read_bytes(), name
+    last = root / "output" / "checkpoints" / "checkpoint-40" / "adapter_model.safetensors"
+    assert last.read_bytes() != (adapter / "adapter_model.safetensors").read_bytes()
+    assert summary["adapter"]["step"] == best["step"] and summary["adapter"]["source"] == str(best_folder)
+    text = finetune.run_summary.describe_result(summary)
+    assert f"The adapter is step {best['step']}'s: the lowest eval loss ({best['eval_loss']:.4g}) of 4 evaluations" in text
+    assert "The last step's adapter stays in" in text
+
+    # The follow-up merge (merge_lora.bat with no arguments) takes output/lora_adapter, i.e. the best checkpoint.
+    assert main(["--root", str(root), "merge-lora", "--set", f"model_path={learnable_model_dir}"]) == 0
+    record = json.loads((root / "output" / "merged_model" / "merged_from.json").read_text())
+    assert record["adapter_dir"] == str(adapter)
+    assert record["adapter_fingerprint"] == checkpoint_file_sha256(best_folder / "adapter_model.safetensors")
+
+
+def checkpoint_file_sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_summary_names_the_last_step_when_it_is_the_best(trained):
+    root, _, _ = trained
+    summary = json.loads((root / "output" / "training_summary.json").read_text())
+    at_the_end = {**summary, "adapter": {**summary["adapter"], "step": summary["step"]}}
+    assert "The last step's adapter stays in" not in finetune.run_summary.describe_result(at_the_end)
 
 
 def test_on_a_gpu_the_summary_puts_the_measured_peak_next_to_the_estimate(trained):
     root, _, _ = trained
     summary = json.loads((root / "output" / "training_summary.json").read_text())
     assert summary["gpu_memory_peak_bytes"] is None and summary["gpu_memory_estimate_bytes"] is None   # CPU
-    assert "GPU memory" not in finetune.describe_result(summary)
+    assert "GPU memory" not in finetune.run_summary.describe_result(summary)
     on_a_gpu = {**summary, "gpu_memory_peak_bytes": int(5.2 * 1024**3), "gpu_memory_estimate_bytes": 5.06 * 1024**3}
-    assert "GPU memory: peak 5.20 GB in tensors (the estimate was 5.06 GB)." in finetune.describe_result(on_a_gpu)
+    assert "GPU memory: peak 5.20 GB in tensors (the estimate was 5.06 GB)." in finetune.run_summary.describe_result(on_a_gpu)
 
 
 def test_resuming_a_finished_run_with_new_data_is_refused_and_keeps_its_record(trained, tmp_path, capsys):
@@ -403,7 +426,7 @@ def test_nan_steps_are_skipped_counted_and_a_streak_stops_the_run(tiny_model_dir
     state = json.loads((checkpoints / "checkpoint-12" / "trainer_state.json").read_text())
     logged = {e["step"]: e["learning_rate"] for e in state["log_history"] if "learning_rate" in e}
     reference = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1e-3)
-    schedule = get_cosine_schedule_with_warmup(reference, num_warmup_steps=math.ceil(12 * 0.03),
+    schedule = get_cosine_schedule_with_warmup(reference, num_warmup_steps=max(1, round(12 * 0.05)),
                                                num_training_steps=12)
     expected = {}
     for step in range(1, 13):

@@ -16,16 +16,22 @@ def write_settings(tmp_path: Path, text: str) -> Path:
 def test_defaults_without_a_settings_file_use_the_standard_preset(tmp_path):
     s = load_settings(tmp_path)
     assert s.preset == "standard"
-    assert (s.lora_rank, s.lora_alpha, s.gradient_accumulation_steps, s.num_epochs, s.max_seq_length) == (
-        8, 16, 64, 1, 768)
-    assert s.root == tmp_path
+    assert (s.lora_rank, s.lora_alpha, s.effective_batch_size, s.num_epochs, s.max_seq_length) == (8, 16, 8, 2, 768)
+    assert s.gradient_accumulation_steps == 0 and s.eval_steps == 0   # derived from the run's plan
+    assert s.root == tmp_path and s.explicit == frozenset()
 
 
 @pytest.mark.parametrize("preset,expected", [
-    ("quick", (4, 8, 32, 1, 512)), ("standard", (8, 16, 64, 1, 768)), ("thorough", (16, 32, 128, 2, 1024))])
-def test_each_preset_sets_rank_alpha_accumulation_epochs_and_length(tmp_path, preset, expected):
+    ("quick", (4, 8, 16, 1, 512)), ("standard", (8, 16, 8, 2, 768)), ("thorough", (16, 32, 8, 3, 1024))])
+def test_each_preset_sets_rank_alpha_effective_batch_epochs_and_length(tmp_path, preset, expected):
     s = load_settings(write_settings(tmp_path, f'preset = "{preset}"\n'))
-    assert (s.lora_rank, s.lora_alpha, s.gradient_accumulation_steps, s.num_epochs, s.max_seq_length) == expected
+    assert (s.lora_rank, s.lora_alpha, s.effective_batch_size, s.num_epochs, s.max_seq_length) == expected
+
+
+def test_the_keys_the_user_set_are_known_to_the_run(tmp_path):
+    s = load_settings(write_settings(tmp_path, '[training]\npreset = "quick"\nnum_epochs = 1\n'),
+                      cli_pairs=["eval_steps=7"])
+    assert s.explicit == {"num_epochs", "eval_steps"}
 
 
 def test_presets_share_learning_rate_warmup_and_weight_decay(tmp_path):

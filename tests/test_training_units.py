@@ -246,9 +246,11 @@ def test_one_gpu_whatever_the_machine_has(tmp_path):
     from gemma_kit.core.settings import load_settings
     from gemma_kit.steps.finetune import training_arguments
     from gemma_kit.training.device import Machine, choose_precision
+    from gemma_kit.training.schedule import plan_schedule
 
     settings = load_settings(tmp_path)
     # (A bf16 GPU cannot be described here: TrainingArguments(bf16=True) checks for one.)
     for machine in (Machine(cuda_available=True, bf16_supported=False), Machine(cuda_available=False)):
-        args = training_arguments(settings, machine, choose_precision(machine.cuda_available, machine.bf16_supported))
+        args = training_arguments(settings, plan_schedule(settings, 100), machine,
+                                  choose_precision(machine.cuda_available, machine.bf16_supported))
         assert args.n_gpu <= 1 and args.train_batch_size == settings.batch_size

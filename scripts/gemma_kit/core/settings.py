@@ -23,15 +23,27 @@ else:  # pragma: no cover - Python 3.10
 
 MODEL_REPOS = {"E2B": "google/gemma-3n-E2B-it", "E4B": "google/gemma-3n-E4B-it"}
 
-# The three presets of the kit; each is a handful of overrides (nanoGPT-style config files).
+# The three presets of the kit; each is a handful of overrides (nanoGPT-style config files). They are defined by
+# what they do to the model: examples per optimizer update (effective batch 8-16 and lr 2e-4 are the LoRA / QLoRA
+# range: the QLoRA paper's batch 16 and lr 2e-4 for 7-13B models, Unsloth's Gemma 3n notebooks' 1-2 x 4) and passes
+# over the data. quick < standard < thorough in updates on the same data (training/schedule.py turns them into a
+# run; README "Presets"). With accumulation 32-128 the old presets gave 22-44 updates on 1,400 examples: a model
+# that barely moved (dev_log.txt 2026-12-06).
 PRESETS: dict[str, dict[str, Any]] = {
-    "quick": {"lora_rank": 4, "lora_alpha": 8, "gradient_accumulation_steps": 32, "num_epochs": 1,
-              "max_seq_length": 512},
-    "standard": {"lora_rank": 8, "lora_alpha": 16, "gradient_accumulation_steps": 64, "num_epochs": 1,
-                 "max_seq_length": 768},
-    "thorough": {"lora_rank": 16, "lora_alpha": 32, "gradient_accumulation_steps": 128, "num_epochs": 2,
+    "quick": {"lora_rank": 4, "lora_alpha": 8, "effective_batch_size": 16, "num_epochs": 1, "max_seq_length": 512},
+    "standard": {"lora_rank": 8, "lora_alpha": 16, "effective_batch_size": 8, "num_epochs": 2, "max_seq_length": 768},
+    "thorough": {"lora_rank": 16, "lora_alpha": 32, "effective_batch_size": 8, "num_epochs": 3,
                  "max_seq_length": 1024},
 }
+
+
+@dataclass(frozen=True)
+class PresetLimits:
+    max_epochs: int    # a small dataset gets up to this many passes, to reach about 50 updates
+    max_updates: int   # a huge dataset's run stops after this many updates (hours, not days)
+
+
+PRESET_LIMITS = {"quick": PresetLimits(3, 250), "standard": PresetLimits(4, 1000), "thorough": PresetLimits(5, 2500)}
 
 
 @dataclass(frozen=True)
@@ -62,15 +74,16 @@ class Settings:
     lora_rank: int = 8
     lora_alpha: int = 16
     lora_dropout: float = 0.05
-    gradient_accumulation_steps: int = 64
-    num_epochs: int = 1
+    effective_batch_size: int = 8          # examples per optimizer update
+    gradient_accumulation_steps: int = 0   # 0: effective_batch_size / batch_size
+    num_epochs: int = 2
     max_seq_length: int = 768
     batch_size: int = 1
     learning_rate: float = 2e-4
-    warmup_ratio: float = 0.03
+    warmup_ratio: float = 0.05
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
-    eval_steps: int = 50
+    eval_steps: int = 0                    # 0: about 10 evaluations per run
     max_steps: int = -1
     keep_best_checkpoints: int = 2
     after_training: Literal["ask", "merge_and_convert", "stop"] = "ask"
@@ -86,8 +99,10 @@ class Settings:
     gguf_file_name: str = "finetuned_gemma.gguf"
     lmstudio_models_dir: str = ""  # empty: ~/.lmstudio/models, else ~/.cache/lm-studio/models
 
-    # Where these settings came from (not a setting): the project root every relative path hangs off.
+    # Where these settings came from (not settings): the project root every relative path hangs off, and the keys
+    # the user set himself (settings.toml or --set), which the run's automatic adjustments leave alone.
     root: Path = field(default=Path("."), compare=False, repr=False)
+    explicit: frozenset = field(default=frozenset(), compare=False, repr=False)
 
     # ---- derived paths -------------------------------------------------------------------------
     def path(self, value: str) -> Path:
@@ -133,7 +148,7 @@ class Settings:
         return self.path(self.output_dir) / self.gguf_file_name
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "root"}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in NOT_SETTINGS}
 
     def describe(self) -> str:
         return "\n".join(f"  {k} = {v!r}" for k, v in self.to_dict().items())
@@ -143,7 +158,8 @@ class Settings:
         dest.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
 
 
-SETTING_NAMES = tuple(f.name for f in fields(Settings) if f.name != "root")
+NOT_SETTINGS = ("root", "explicit")
+SETTING_NAMES = tuple(f.name for f in fields(Settings) if f.name not in NOT_SETTINGS)
 
 # Values every step would otherwise reject with a traceback, or quietly misread (eval_fraction 1.5 puts
 # everything into evaluation): key -> (check, what is allowed, in the user's words).
@@ -157,14 +173,15 @@ VALUE_RULES = {
     "lora_alpha": (lambda v: v >= 1, "a whole number of 1 or more"),
     "lora_dropout": (lambda v: 0 <= v < 1, "from 0 up to (not including) 1"),
     "batch_size": (lambda v: v >= 1, "1 or more"),
-    "gradient_accumulation_steps": (lambda v: v >= 1, "1 or more"),
+    "effective_batch_size": (lambda v: v >= 1, "1 or more"),
+    "gradient_accumulation_steps": (lambda v: v >= 0, "0 (from effective_batch_size) or 1 or more"),
     "num_epochs": (lambda v: v >= 1, "1 or more"),
     "max_seq_length": (lambda v: v >= 32, "32 or more"),
     "learning_rate": (lambda v: 0 < v < 1, "above 0 and below 1, e.g. 0.0002"),
     "warmup_ratio": (lambda v: 0 <= v < 1, "from 0 up to (not including) 1, e.g. 0.03"),
     "weight_decay": (lambda v: v >= 0, "0 or more"),
     "max_grad_norm": (lambda v: v >= 0, "0 (no clipping) or more"),
-    "eval_steps": (lambda v: v >= 1, "1 or more"),
+    "eval_steps": (lambda v: v >= 0, "0 (about 10 evaluations per run) or 1 or more"),
     "max_steps": (lambda v: v == -1 or v >= 1, "-1 (use num_epochs) or 1 or more"),
     "keep_best_checkpoints": (lambda v: v >= 0, "0 or more"),
     "report_examples": (lambda v: v >= 0, "0 (no report) or more"),
@@ -276,7 +293,7 @@ def load_settings(root: Path, settings_file: Path | None = None, overrides: dict
 
     preset = checked.get("preset", Settings.preset)
     values = {**PRESETS[preset], **checked}
-    return Settings(**values, root=root)
+    return Settings(**values, root=root, explicit=frozenset(checked) - {"preset"})
 
 
 def replace(settings: Settings, **changes: Any) -> Settings:
@@ -288,4 +305,4 @@ def replace_checked(settings: Settings, source: str, **changes: Any) -> Settings
     problems = [p for key, value in changes.items() if (p := out_of_range(key, value, source))]
     if problems:
         raise UserError("Problems in the settings:\n  " + "\n  ".join(problems), "Correct these values and run again.")
-    return replace(settings, **changes)
+    return replace(settings, **changes, explicit=settings.explicit | set(changes))

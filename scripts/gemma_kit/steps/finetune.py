@@ -1,10 +1,12 @@
 """Train a LoRA adapter for Gemma 3n (QLoRA) on data/train_dataset.jsonl, evaluating on data/eval_dataset.jsonl.
 
-Only the text part of the model is loaded, in 4-bit; the loss covers only the assistant's replies. Every
-eval_steps steps it evaluates, saves a checkpoint and writes a few sample replies to TensorBoard; it keeps the
-2 best checkpoints (lowest eval loss) plus the latest. Ctrl+C saves a checkpoint and stops; running it again
-continues where it stopped (if the data or settings changed since, choose --resume or --restart).
-The adapter goes to output/lora_adapter/, a summary to output/training_summary.json.
+Only the text part of the model is loaded, in 4-bit; the loss covers each assistant reply once. How long it
+trains is planned in optimizer updates from the preset and the number of examples (training/schedule.py; `--plan`
+prints the plan and stops). About 10 times per run it evaluates, saves a checkpoint and writes a few sample
+replies to TensorBoard; it keeps the 2 best checkpoints (lowest eval loss) plus the latest. Ctrl+C saves a
+checkpoint and stops; running it again continues where it stopped (if the data or settings changed since, choose
+--resume or --restart). The checkpoint with the lowest eval loss becomes output/lora_adapter/; a summary goes to
+output/training_summary.json.
 
 Before loading anything it prints how much GPU memory the run needs (part by part) and stops, in plain words,
 when that clearly exceeds the free GPU memory (--ignore-memory-check starts anyway). To fit 6-12 GB GPUs the
@@ -20,23 +22,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from gemma_kit.core.checkpoint import (CHECKPOINT_PREFIX, check_is_gemma3n, checkpoint_fingerprint, index_tensors,
-                                       latest_checkpoint, list_checkpoints, read_config, write_base_model_record)
+from gemma_kit.core.checkpoint import (ADAPTER_WEIGHTS_FILE, CHECKPOINT_PREFIX, check_is_gemma3n,
+                                       checkpoint_fingerprint, index_tensors, latest_checkpoint, read_config)
 from gemma_kit.core.console import UserError, ask_choice, next_step, say, warn
-from gemma_kit.core.paths import atomic_file, atomic_folder
 from gemma_kit.core.settings import replace_checked
-from gemma_kit.training import collate, resume   # light: torch and transformers are imported where used
+from gemma_kit.training import collate, resume, schedule as run_schedule, summary as run_summary  # light: no torch
 
 EPILOG = """examples:
   gemma-kit finetune                          train, or continue the interrupted run
+  gemma-kit finetune --plan                   print how many updates and evaluations the run makes, then stop
   gemma-kit finetune --max-steps 200          stop after 200 optimizer steps
   gemma-kit finetune --resume --set learning_rate=1e-4   continue with a changed setting
   gemma-kit finetune --restart --preset quick            start over (deletes the old checkpoints)
 
 next: merge_lora.bat  (or: gemma-kit merge-lora)"""
 
-SUMMARY_FILE = "training_summary.json"
-SETTINGS_FILE = "training_settings.json"   # saved inside the adapter folder
 SAMPLE_PROMPTS = 3                          # fixed eval prompts answered at each evaluation (TensorBoard text)
 SAMPLE_NEW_TOKENS = 48
 MAX_NONFINITE_IN_A_ROW = 5                  # then stop, pointing at the last good checkpoint
@@ -54,6 +54,9 @@ def add_arguments(parser) -> None:
                                                        "under models/)")
     parser.add_argument("--ignore-memory-check", action="store_true",
                         help="start even when the GPU memory estimate says the run clearly does not fit")
+    parser.add_argument("--plan", action="store_true",
+                        help="read the data and the tokenizer, print the training plan (updates, evaluations, memory) "
+                             "and stop: no model is loaded, nothing is written")
 
 
 @dataclass
@@ -66,6 +69,7 @@ class RunParts:
     metrics: object
     writer: object
     run_dir: Path
+    schedule: run_schedule.Schedule
     memory_estimate: float | None = None   # bytes the memory plan expected beyond the CUDA context
 
 
@@ -73,30 +77,38 @@ def run(settings, args, extra_callbacks=()) -> int:
     """The recipe, top to bottom. `extra_callbacks` (TrainerCallbacks) are for tests and the demo."""
     # ---- settings
     settings = apply_flags(settings, args)
+    plan_only = bool(getattr(args, "plan", False))
     say("finetune: training a LoRA adapter (QLoRA) on Gemma 3n. Settings:")
     say(settings.describe())
     base_dir = check_inputs(settings)
-    plan = plan_run(settings, args, base_dir)
-    if plan.action == "finished":
-        return report_already_finished(settings, plan)
+    start = None if plan_only else plan_run(settings, args, base_dir)
+    if start is not None and start.action == "finished":
+        return report_already_finished(settings, start)
     with warnings.catch_warnings():
         # transformers/peft deprecation notices are for developers; a user can do nothing about them.
         warnings.filterwarnings("ignore", category=FutureWarning)
         machine, precision = choose_machine()
-        memory = check_memory(settings, base_dir, machine, ignore=bool(getattr(args, "ignore_memory_check", False)))
-        if plan.action == "fresh":   # only now: a run refused above must not have deleted the old one
-            clear_old_run(settings.checkpoints_dir)
-        # ---- data
+        # ---- data and the plan: how many updates, how often to evaluate, how much memory
         tokenizer = load_tokenizer(base_dir)
         train_data, eval_data, prompts = prepare_data(settings, tokenizer)
+        schedule = run_schedule.plan_schedule(settings, len(train_data.examples))
+        say(describe_plan(settings, schedule, train_data, machine))
+        memory = check_memory(settings, base_dir, machine, ignore=bool(getattr(args, "ignore_memory_check", False)),
+                              refuse=not plan_only)
+        if plan_only:
+            say("Nothing was loaded or written (--plan).")
+            next_step("finetune_gemma.bat", "gemma-kit finetune")
+            return 0
+        if start.action == "fresh":   # only now: a run refused above must not have deleted the old one
+            clear_old_run(settings.checkpoints_dir)
         # ---- model
         model = build_model(settings, base_dir, machine, precision, memory.table_on_gpu)
         # ---- trainer
-        parts = build_trainer(settings, model, tokenizer, train_data, eval_data, prompts, machine, precision, plan,
-                              list(extra_callbacks), on_start=lambda: record_run(settings, plan, base_dir))
+        parts = build_trainer(settings, model, tokenizer, train_data, eval_data, prompts, machine, precision, start,
+                              schedule, list(extra_callbacks), on_start=lambda: record_run(settings, start, base_dir))
         parts.memory_estimate = memory.plan.to_allocate
         # ---- train
-        train(settings, parts, plan)
+        train(settings, parts, start)
     # ---- report
     stopped_early = report(settings, parts, model, tokenizer, base_dir, train_data, eval_data, machine, precision)
     if stopped_early is not None:
@@ -173,9 +185,10 @@ def choose_machine():
 
 
 # ---- memory -----------------------------------------------------------------------------------------------
-def check_memory(settings, base_dir: Path, machine, ignore: bool = False):
-    """Print the GPU memory estimate with this run's choices; refuse early if it clearly cannot fit.
-    Returns the RunMemory: the plan, and whether the per-layer table goes on the GPU (core/memory_plan.py)."""
+def check_memory(settings, base_dir: Path, machine, ignore: bool = False, refuse: bool = True):
+    """Print the GPU memory estimate with this run's choices; refuse early if it clearly cannot fit (unless
+    `refuse` is off: `--plan` only reports). Returns the RunMemory: the plan, and whether the per-layer table goes
+    on the GPU (core/memory_plan.py)."""
     from gemma_kit.core.memory_plan import REFUSED, describe_run, plan_run
     from gemma_kit.training.device import gpu_memory_of
     from gemma_kit.training.model_loading import load_text_config
@@ -185,9 +198,12 @@ def check_memory(settings, base_dir: Path, machine, ignore: bool = False):
     say(describe_run(run, settings, base_dir.name))
     if run.verdict in REFUSED:
         problem = memory_problem(run, settings)
-        if not ignore:
+        if not refuse:
+            warn(f"{problem.message} {problem.hint}")
+        elif not ignore:
             raise problem
-        warn(f"{problem.message} Starting anyway (--ignore-memory-check).")
+        else:
+            warn(f"{problem.message} Starting anyway (--ignore-memory-check).")
     return run
 
 
@@ -245,6 +261,13 @@ def describe_data(label: str, data: collate.PreparedData, limit: int) -> str:
     return text + "."
 
 
+def describe_plan(settings, schedule, train_data: collate.PreparedData, machine) -> str:
+    tokens_per_update = train_data.total_tokens / max(1, len(train_data.examples)) * schedule.effective_batch
+    seconds, source = run_summary.measured_seconds_per_update(settings, machine.gpu_name or "cpu", tokens_per_update)
+    return run_schedule.describe_schedule(schedule, settings, train_data.total_tokens, train_data.trained_tokens,
+                                          seconds, source)
+
+
 # ---- model ------------------------------------------------------------------------------------------------
 def build_model(settings, base_dir: Path, machine, precision, table_on_gpu: bool = True):
     from transformers import set_seed
@@ -267,7 +290,7 @@ def build_model(settings, base_dir: Path, machine, precision, table_on_gpu: bool
 
 
 # ---- trainer ----------------------------------------------------------------------------------------------
-def training_arguments(settings, machine, precision):
+def training_arguments(settings, schedule, machine, precision):
     from transformers import TrainingArguments
 
     from gemma_kit.training.device import choose_optimizer
@@ -275,13 +298,14 @@ def training_arguments(settings, machine, precision):
     args = TrainingArguments(
         output_dir=str(settings.checkpoints_dir),
         per_device_train_batch_size=settings.batch_size, per_device_eval_batch_size=settings.batch_size,
-        gradient_accumulation_steps=settings.gradient_accumulation_steps,
-        num_train_epochs=settings.num_epochs, max_steps=settings.max_steps,
-        learning_rate=settings.learning_rate, lr_scheduler_type="cosine", warmup_steps=settings.warmup_ratio,
+        # The schedule's numbers, exactly: what `--plan` printed is what runs.
+        gradient_accumulation_steps=schedule.accumulation,
+        num_train_epochs=schedule.epochs, max_steps=schedule.optimizer_steps,
+        learning_rate=settings.learning_rate, lr_scheduler_type="cosine", warmup_steps=schedule.warmup_steps,
         weight_decay=settings.weight_decay, max_grad_norm=settings.max_grad_norm,
         optim=choose_optimizer(machine.cuda_available), bf16=precision.autocast_bf16, fp16=False,
         activation_checkpointing=True, activation_checkpointing_kwargs={"use_reentrant": False},
-        eval_strategy="steps", eval_steps=settings.eval_steps, save_strategy="steps", save_steps=settings.eval_steps,
+        eval_strategy="steps", eval_steps=schedule.eval_every, save_strategy="steps", save_steps=schedule.eval_every,
         save_total_limit=None,             # ManageBestCheckpointsCallback decides (best 2 + latest)
         logging_strategy="steps", logging_steps=1, report_to="none", disable_tqdm=True,
         train_sampling_strategy="group_by_length", seed=settings.seed, use_cpu=not machine.cuda_available,
@@ -296,7 +320,7 @@ def training_arguments(settings, machine, precision):
     return args
 
 
-def build_trainer(settings, model, tokenizer, train_data, eval_data, prompts, machine, precision, plan,
+def build_trainer(settings, model, tokenizer, train_data, eval_data, prompts, machine, precision, plan, schedule,
                   extra_callbacks, on_start=lambda: None) -> RunParts:
     """`on_start` runs when training begins, after the check that there is something left to train."""
     from torch.utils.tensorboard import SummaryWriter
@@ -321,11 +345,11 @@ def build_trainer(settings, model, tokenizer, train_data, eval_data, prompts, ma
                  cb.RecordBaseModelCallback(settings.model_dir), cb.TrainingBar(), *extra_callbacks]
     trainer_class, loss_options = choose_trainer(settings, model, guard)
     # processing_class=None: checkpoints then hold no tokenizer copy (33 MB each for the real one).
-    trainer = trainer_class(model=model, args=training_arguments(settings, machine, precision),
+    trainer = trainer_class(model=model, args=training_arguments(settings, schedule, machine, precision),
                             train_dataset=train_data.examples, eval_dataset=eval_data.examples,
                             data_collator=collator, callbacks=callbacks, **loss_options)
     trainer.remove_callback(PrinterCallback)   # it prints every log line; the bar and TensorBoard show them
-    return RunParts(trainer, collator, guard, ctrl_c, samples, metrics, writer, run_dir)
+    return RunParts(trainer, collator, guard, ctrl_c, samples, metrics, writer, run_dir, schedule)
 
 
 def choose_trainer(settings, model, guard):
@@ -352,7 +376,7 @@ def record_run(settings, plan, base_dir: Path) -> None:
     current = resume.describe_run(settings, settings.train_file, settings.eval_file, checkpoint_fingerprint(base_dir),
                                   plan.run_name)
     resume.write_run_state(settings.checkpoints_dir, current)
-    settings.save_json(settings.checkpoints_dir / SETTINGS_FILE)
+    settings.save_json(settings.checkpoints_dir / run_summary.SETTINGS_FILE)
 
 
 # ---- train ------------------------------------------------------------------------------------------------
@@ -379,23 +403,32 @@ def train(settings, parts: RunParts, plan) -> None:
 def report(settings, parts: RunParts, model, tokenizer, base_dir: Path, train_data, eval_data, machine,
            precision) -> int | None:
     """Summary and adapter; an exit code if the run stopped early, None when it finished (follow_up comes next)."""
+    from gemma_kit.training.callbacks import eval_losses
+
     state = parts.trainer.state
     if parts.guard.stopped:
         write_summary(settings, parts, train_data, eval_data, machine, precision, "stopped: not finite")
-        raise non_finite_error(settings, parts)
+        raise run_summary.non_finite_error(settings, parts)
     if parts.ctrl_c.requested:
         write_summary(settings, parts, train_data, eval_data, machine, precision, "interrupted")
         say(f"Stopped by Ctrl+C at step {state.global_step} of {state.max_steps}; saved "
             f"{latest_checkpoint(settings.checkpoints_dir)}.")
         say("Run finetune_gemma.bat again to continue from there.")
         return EXIT_INTERRUPTED
-    save_adapter(model, tokenizer, settings, base_dir)
+    chosen = run_summary.choose_adapter(settings.checkpoints_dir, eval_losses(state.log_history), state.global_step)
+    run_summary.save_adapter(chosen, model, tokenizer, settings, base_dir)
     mark_finished(settings, state.global_step)
-    summary = write_summary(settings, parts, train_data, eval_data, machine, precision, "finished")
-    say(describe_result(summary))
+    summary = write_summary(settings, parts, train_data, eval_data, machine, precision, "finished", chosen)
+    say(run_summary.describe_result(summary))
     say(f"Wrote the LoRA adapter to {settings.adapter_dir}{os.sep} and the summary to "
-        f"{summary_path(settings)}.")
+        f"{run_summary.summary_path(settings)}.")
     return None
+
+
+def write_summary(settings, parts: RunParts, train_data, eval_data, machine, precision, status: str,
+                  chosen=None) -> dict:
+    return run_summary.write_summary(settings, parts, train_data, eval_data, machine, precision, status,
+                                     parts.schedule, chosen)
 
 
 def release_memory() -> None:
@@ -441,109 +474,15 @@ def follow_up(settings) -> int:
     return run_step("convert-gguf", settings)
 
 
-def save_adapter(model, tokenizer, settings, base_dir: Path) -> None:
-    """peft's adapter files + the tokenizer + the base-model record merge-lora checks, built under a temp name."""
-    with atomic_folder(settings.adapter_dir) as tmp:
-        model.save_pretrained(str(tmp))
-        tokenizer.save_pretrained(str(tmp))
-        write_base_model_record(tmp, base_dir)
-        settings.save_json(tmp / SETTINGS_FILE)
-
-
 def mark_finished(settings, step: int) -> None:
     state = resume.read_run_state(settings.checkpoints_dir) or {}
     state["finished_step"] = step
     resume.write_run_state(settings.checkpoints_dir, state)
 
 
-def summary_path(settings) -> Path:
-    return settings.path(settings.output_dir) / SUMMARY_FILE
-
-
-def write_summary(settings, parts: RunParts, train_data, eval_data, machine, precision, status: str) -> dict:
-    import json
-
-    from gemma_kit.training.callbacks import best_checkpoints, eval_losses
-
-    state = parts.trainer.state
-    found = list_checkpoints(settings.checkpoints_dir)
-    losses = eval_losses(state.log_history)
-    train_losses = [(e["step"], e["loss"]) for e in state.log_history if "loss" in e]
-    speeds = sorted(parts.metrics.tokens_per_second)
-    summary = {
-        "status": status, "step": state.global_step, "max_steps": state.max_steps, "epoch": state.epoch,
-        "first_train_loss": train_losses[0][1] if train_losses else None,
-        "last_train_loss": train_losses[-1][1] if train_losses else None,
-        "eval_loss_by_step": {str(s): v for s, v in sorted(losses.items())},
-        "best_checkpoints": [{"step": s, "eval_loss": losses[s], "path": str(found[s])}
-                             for s in best_checkpoints({s: losses.get(s) for s in found},
-                                                       settings.keep_best_checkpoints)],
-        "latest_checkpoint": str(found[max(found)]) if found else None,
-        "skipped_nonfinite_steps": parts.guard.skipped_steps,
-        "train_examples": len(train_data.examples), "train_examples_truncated": train_data.truncated,
-        "train_lines_skipped_too_long": train_data.dropped_lines,
-        "eval_examples": len(eval_data.examples), "eval_lines_skipped_too_long": eval_data.dropped_lines,
-        "padding_fraction": parts.collator.padding_fraction, "input_tokens_this_session": parts.collator.real_tokens,
-        "tokens_per_second_median": speeds[len(speeds) // 2] if speeds else None,
-        "train_seconds": parts.metrics.train_seconds, "device": machine.gpu_name or "cpu",
-        "compute_dtype": precision.compute_dtype, "adapter_dir": str(settings.adapter_dir),
-        "tensorboard_dir": str(parts.run_dir), "last_sample_replies": parts.samples.last_replies,
-        # The estimate next to the measured peak: how far off the memory plan is on a real GPU (dev_log.txt).
-        "gpu_memory_estimate_bytes": parts.memory_estimate if machine.cuda_available else None,
-        "gpu_memory_peak_bytes": gpu_peak_memory() if machine.cuda_available else None,
-    }
-    with atomic_file(summary_path(settings)) as tmp:
-        tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
-    return summary
-
-
-def gpu_peak_memory() -> int:
-    """The most this process held in tensors on the GPU (the caching allocator's view, beyond the CUDA context)."""
-    import torch
-
-    return int(torch.cuda.max_memory_allocated())
-
-
-def describe_result(summary: dict) -> str:
-    lines = [f"Trained {summary['step']} steps: train loss {summary['first_train_loss']:.4g} -> "
-             f"{summary['last_train_loss']:.4g}; padding {100 * summary['padding_fraction']:.1f}% of the batch tokens."]
-    if summary["best_checkpoints"]:
-        best = ", ".join(f"step {b['step']} (eval loss {b['eval_loss']:.4g})" for b in summary["best_checkpoints"])
-        lines.append(f"Best checkpoints kept: {best}. The adapter is the last step's.")
-        lowest = summary["best_checkpoints"][0]
-        if lowest["step"] != summary["step"]:
-            lines.append(f"The lowest eval loss was at step {lowest['step']}, not at the end: to merge that checkpoint "
-                         f"instead, run merge_lora.bat --adapter \"{lowest['path']}\"  (or: gemma-kit merge-lora "
-                         f"--adapter \"{lowest['path']}\").")
-    if summary.get("gpu_memory_peak_bytes") and summary.get("gpu_memory_estimate_bytes"):
-        peak, estimate = summary["gpu_memory_peak_bytes"] / 1024**3, summary["gpu_memory_estimate_bytes"] / 1024**3
-        lines.append(f"GPU memory: peak {peak:.2f} GB in tensors (the estimate was {estimate:.2f} GB).")
-    if summary["skipped_nonfinite_steps"]:
-        lines.append(f"Skipped {len(summary['skipped_nonfinite_steps'])} update(s) with NaN/infinite values "
-                     f"(steps {summary['skipped_nonfinite_steps']}).")
-    return "\n".join(lines)
-
-
-def non_finite_error(settings, parts: RunParts) -> UserError:
-    guard = parts.guard
-    streak = guard.skipped_steps[-guard.in_a_row:]
-    good = {s: p for s, p in list_checkpoints(settings.checkpoints_dir).items() if s < streak[0]}
-    message = (f"Training stopped at step {parts.trainer.state.global_step}: the loss or the gradients were NaN or "
-               f"infinite {len(streak)} steps in a row (steps {streak[0]}-{streak[-1]}). ")
-    if not good:
-        return UserError(message + "No checkpoint was saved before that.",
-                         "Lower learning_rate (e.g. --set learning_rate=5e-5) and run finetune_gemma.bat --restart. "
-                         "If it happens again, check the dataset for very long or odd examples.")
-    return UserError(
-        message + f"The last good checkpoint is {good[max(good)]} (step {max(good)}).",
-        "Lower learning_rate (e.g. --set learning_rate=5e-5) and run finetune_gemma.bat --resume (the updates with "
-        "NaN were skipped, so the latest checkpoint still holds that step's weights), or --restart. If it happens "
-        "again, check the dataset for very long or odd examples.")
-
-
 def report_already_finished(settings, plan) -> int:
     say(f"This training run already finished (latest checkpoint: {plan.checkpoint}).")
-    if (settings.adapter_dir / "adapter_model.safetensors").is_file():
+    if (settings.adapter_dir / ADAPTER_WEIGHTS_FILE).is_file():
         say(f"The adapter is in {settings.adapter_dir}.")
     else:
         warn(f"{settings.adapter_dir} is missing; the latest checkpoint holds the same adapter: merge it with "

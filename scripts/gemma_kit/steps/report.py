@@ -90,16 +90,16 @@ def load_models(settings: Settings, adapter: Path):
 def prompt_ids(tokenizer, sample: Sample, limit: int) -> list[int]:
     """The rendered context, oldest exchanges dropped whole until it fits (a cut mid-turn would lose <bos> and
     the turn markers, and the replies would be garbage)."""
-    from ..training.collate import render
+    from ..training.collate import fit_prompt, render
 
-    system = [m for m in sample.context[:1] if m["role"] == "system"]
-    turns = sample.context[len(system):]
-    while True:
-        ids = tokenizer(render(tokenizer, system + turns, add_generation_prompt=True),
-                        add_special_tokens=False).input_ids
-        if len(ids) <= limit or len(turns) <= 1:
-            return ids if len(ids) <= limit else ids[:1] + ids[-(limit - 1):]  # one huge message: keep <bos>
-        turns = turns[2:]  # a (user, assistant) exchange, so the context still starts with the user
+    ids = fit_prompt(tokenizer, list(sample.context), limit)
+    if ids is not None:
+        return ids
+    # One message too long on its own: keep <bos> and the end, where the question usually is.
+    head = [m for m in sample.context[:1] if m["role"] == "system"]
+    text = render(tokenizer, head + list(sample.context[-1:]), add_generation_prompt=True)
+    ids = tokenizer(text, add_special_tokens=False).input_ids
+    return ids[:1] + ids[-(limit - 1):]
 
 
 def generate_all(model, tokenizer, samples: list[Sample], settings: Settings) -> None:

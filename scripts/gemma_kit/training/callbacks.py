@@ -43,18 +43,62 @@ def eval_losses(log_history: list[dict]) -> dict[int, float]:
 
 
 class ManageBestCheckpointsCallback(TrainerCallback):
-    """After each save, delete what `checkpoints_to_delete` names."""
+    """After each save, delete what `checkpoints_to_delete` names.
+
+    On Windows, Explorer, an antivirus scan or a search indexer may hold a file of an old checkpoint for a moment:
+    a failed deletion is retried briefly, then left for the next save with a warning. Hours of training must
+    never end over a folder that could not be removed yet."""
+
+    RETRIES = 3
+    RETRY_PAUSE_SECONDS = 0.5
 
     def __init__(self, keep_best: int):
         self.keep_best = keep_best
         self.deleted: list[int] = []
+        self.undeletable: dict[Path, str] = {}   # folder -> why, retried at every save
 
     def on_save(self, args, state, control, **kwargs):
         found = list_checkpoints(Path(args.output_dir))
         losses = eval_losses(state.log_history)
-        for step in checkpoints_to_delete({s: losses.get(s) for s in found}, self.keep_best):
-            shutil.rmtree(found[step])
-            self.deleted.append(step)
+        doomed = {found[step]: step for step in checkpoints_to_delete({s: losses.get(s) for s in found},
+                                                                        self.keep_best)}
+        # A half-deleted folder may no longer count as a checkpoint (its trainer_state.json went first): keep trying.
+        doomed.update({path: None for path in self.undeletable if path not in doomed and path.exists()})
+        for path, step in doomed.items():
+            problem = remove_folder(path, self.RETRIES, self.RETRY_PAUSE_SECONDS)
+            if problem is None:
+                self.undeletable.pop(path, None)
+                if step is not None:
+                    self.deleted.append(step)
+            elif path not in self.undeletable:
+                self.undeletable[path] = problem
+                warn(f"could not delete the old checkpoint {path} ({problem}); another program (Explorer, an "
+                     "antivirus) may be using it. Training goes on; the next save tries again, or delete it "
+                     "yourself later.")
+            else:
+                self.undeletable[path] = problem
+
+    def on_train_end(self, args, state, control, **kwargs):
+        left = [p for p in self.undeletable if p.exists()]
+        if left:
+            warn("these old checkpoints could not be deleted and take disk space; delete them when no program uses "
+                 "them: " + ", ".join(map(str, left)))
+
+
+def remove_folder(path: Path, tries: int, pause: float) -> str | None:
+    """Delete `path`; None when done, else the last error in words."""
+    problem = None
+    for attempt in range(tries):
+        try:
+            shutil.rmtree(path)
+            return None
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            problem = e.strerror or str(e)
+            if attempt + 1 < tries:
+                time.sleep(pause)
+    return problem
 
 
 class RecordBaseModelCallback(TrainerCallback):

@@ -1,9 +1,12 @@
 """From chat examples to training batches: chat-template rendering, assistant-only labels, length grouping.
 
 Each example is rendered with the tokenizer's own chat template, so training sees exactly the text LM Studio
-will send. The loss covers only what the model should learn to say: every assistant reply and the
-end-of-turn marker that closes it. System and user turns, the template's prompt-side tokens ("<bos>",
-"<start_of_turn>user\\n", "<start_of_turn>model\\n") and padding get the label -100, which the loss ignores.
+will send. The loss covers only what the model should learn to say: the example's LAST assistant reply and the
+end-of-turn marker that closes it. Earlier turns, replies included, are context: prepare-dataset writes one
+example per reply (a window of history ending at it), so labelling every reply of every window trained each reply
+up to window_size / 2 times (2.3x on average, issue 16). System and user turns, the template's prompt-side tokens
+("<bos>", "<start_of_turn>user\\n", "<start_of_turn>model\\n") and padding get the label -100, which the loss
+ignores.
 
 Where a reply starts and ends is found in characters, by rendering the conversation up to each reply (with the
 generation prompt) and up to its end; the tokenizer's offsets then say which tokens fall inside. That holds
@@ -91,33 +94,26 @@ def render(tokenizer, messages, add_generation_prompt: bool = False) -> str:
     return tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=add_generation_prompt)
 
 
-def render_with_reply_spans(tokenizer, messages) -> tuple[str, list[tuple[int, int]]]:
-    """The rendered conversation and the character span [start, end) of each assistant reply in it.
+def render_with_last_reply_span(tokenizer, messages) -> tuple[str, tuple[int, int]]:
+    """The rendered conversation and the character span [start, end) of its last message, an assistant reply.
 
-    A span covers the reply and its end-of-turn marker, not the newline the template puts after the marker
+    The span covers the reply and its end-of-turn marker, not the newline the template puts after the marker
     (the model stops at the marker, it never generates that newline)."""
     text = render(tokenizer, messages)
-    spans = []
-    for i, message in enumerate(messages):
-        if message["role"] != "assistant":
-            continue
-        prompt = render(tokenizer, messages[:i], add_generation_prompt=True)
-        with_reply = render(tokenizer, messages[:i + 1])
-        if not (with_reply.startswith(prompt) and text.startswith(with_reply)):
-            raise RuntimeError("the chat template does not render a conversation as a prefix of its continuation; "
-                               "the assistant-only loss mask cannot be computed for it")
-        spans.append((len(prompt), len(with_reply.rstrip())))
-    return text, spans
+    prompt = render(tokenizer, messages[:-1], add_generation_prompt=True)
+    if not text.startswith(prompt):
+        raise RuntimeError("the chat template does not render a conversation as a prefix of its continuation; "
+                           "the assistant-only loss mask cannot be computed for it")
+    return text, (len(prompt), len(text.rstrip()))
 
 
 def tokenize_with_labels(tokenizer, messages) -> dict[str, list[int]]:
-    """input_ids of the rendered conversation and labels: the id on assistant tokens, -100 elsewhere."""
-    text, spans = render_with_reply_spans(tokenizer, messages)
+    """input_ids of the rendered conversation and labels: the id on the last reply's tokens, -100 elsewhere."""
+    text, (start, end) = render_with_last_reply_span(tokenizer, messages)
     # The template writes "<bos>" itself, so the tokenizer must not add a second one.
     encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     ids = list(encoded["input_ids"])
-    labels = [token if any(start <= a and b <= end for start, end in spans) else IGNORE_INDEX
-              for token, (a, b) in zip(ids, encoded["offset_mapping"])]
+    labels = [token if start <= a and b <= end else IGNORE_INDEX for token, (a, b) in zip(ids, encoded["offset_mapping"])]
     return {"input_ids": ids, "labels": labels}
 
 
@@ -165,13 +161,29 @@ def prepare_examples(tokenizer, conversations: list[Conversation], max_tokens: i
 
 def sample_prompt_ids(tokenizer, conversations: list[Conversation], count: int, max_tokens: int) -> list[list[int]]:
     """Token ids of the first `count` eval conversations up to their last reply, ready for the model to answer
-    (fixed prompts, so replies can be compared from one evaluation to the next). Long ones keep their end."""
+    (fixed prompts, so replies can be compared from one evaluation to the next). A long one loses its oldest
+    exchanges, whole: the prompt keeps "<bos>", the system turn and every turn marker, as LM Studio would send it.
+    A conversation whose last message alone is too long is left out."""
     prompts = []
-    for conversation in conversations[:count]:
-        text = render(tokenizer, conversation.messages[:-1], add_generation_prompt=True)
-        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-        prompts.append(list(ids[-max_tokens:]))
+    for conversation in conversations:
+        if len(prompts) == count:
+            break
+        ids = fit_prompt(tokenizer, list(conversation.messages[:-1]), max_tokens)
+        if ids is not None:
+            prompts.append(ids)
     return prompts
+
+
+def fit_prompt(tokenizer, messages: list[dict], max_tokens: int) -> list[int] | None:
+    head = messages[:1] if messages[0]["role"] == "system" else []
+    body = messages[len(head):]
+    while body:
+        text = render(tokenizer, head + body, add_generation_prompt=True)
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        if len(ids) <= max_tokens:
+            return list(ids)
+        body = body[2:]   # one user + assistant exchange; the prompt still starts with a user turn
+    return None
 
 
 class PaddingCollator:

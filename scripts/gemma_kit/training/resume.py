@@ -20,7 +20,8 @@ RUN_STATE_FILE = "run_state.json"
 
 # Settings that change what the run computes. Paths and dataset-preparation keys are not here: what they
 # change shows up in the data fingerprints.
-TRAINING_SETTINGS = ("preset", "lora_rank", "lora_alpha", "lora_dropout", "gradient_accumulation_steps", "num_epochs",
+TRAINING_SETTINGS = ("preset", "lora_rank", "lora_alpha", "lora_dropout", "effective_batch_size",
+                     "gradient_accumulation_steps", "num_epochs",
                      "max_seq_length", "batch_size", "learning_rate", "warmup_ratio", "weight_decay", "max_grad_norm",
                      "eval_steps", "max_steps", "keep_best_checkpoints", "seed")
 # What a checkpoint cannot continue with, even with --resume.
