@@ -10,14 +10,13 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import pytest
 from transformers import AutoTokenizer
 
 from gemma_kit.cli import main
 from gemma_kit.training import callbacks, collate
 from gemma_kit.training.callbacks import eval_losses
 
-from test_finetune import COMMON, TRAIN_PAIRS, finetune_argv, one_torch_thread, write_dataset  # noqa: F401
+from test_finetune import TRAIN_PAIRS, finetune_argv, one_torch_thread, write_dataset  # noqa: F401 (fixture)
 
 NINE_PAIRS = TRAIN_PAIRS + [(f"Question {i}?", f"Answer {i}.") for i in range(5)]
 # 9 examples, 1 per batch, 2 accumulated: 5 updates a pass (the last one of 1 example); quick makes 1 pass, raised

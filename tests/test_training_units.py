@@ -244,7 +244,7 @@ def test_flags_override_the_folders_the_base_model_and_max_steps():
 def test_one_gpu_whatever_the_machine_has(tmp_path):
     """The Trainer must not multiply the batch by the number of GPUs (a 4-bit model stays on one)."""
     from gemma_kit.core.settings import load_settings
-    from gemma_kit.steps.finetune import training_arguments
+    from gemma_kit.training.trainer import training_arguments
     from gemma_kit.training.device import Machine, choose_precision
     from gemma_kit.training.schedule import plan_schedule
 

@@ -104,7 +104,8 @@ def describe_schedule(schedule: Schedule, settings, total_tokens: int, reply_tok
              f"Training plan ({settings.preset} preset): {s.examples:,} training examples, {total_tokens:,} tokens, "
              f"{reply_tokens:,} of them in the replies the model learns (each reply once).",
              f"  {s.effective_batch} examples per update ({s.batch_size} x {s.accumulation} accumulated), {s.epochs} "
-             f"pass(es) over the data: {s.optimizer_steps:,} updates; learning rate {settings.learning_rate:g}, "
+             f"{'pass' if s.epochs == 1 else 'passes'} over the data: {s.optimizer_steps:,} updates; learning rate "
+             f"{settings.learning_rate:g}, "
              f"warming up over the first {s.warmup_steps} updates.",
              f"  Evaluation and a checkpoint every {s.eval_every} updates: {s.evaluations} evaluations. The checkpoint "
              f"with the lowest eval loss becomes the adapter."]
