@@ -4,7 +4,7 @@ kept) on the same persona dataset, on the learnable tiny Gemma 3n, on the CPU (i
 The persona writes in a recognisable style: lower case, every reply opens with "ok so" and ends with "lol 🙂".
 About 1,400 training examples (instruct mode), held-out eval examples of the same persona. Per recipe it prints
 the optimizer updates, evaluations, the final and best eval loss, and how many greedy replies to held-out prompts
-carry the persona's markers, base model vs the adapter the recipe ships (the best checkpoint for the presets, the
+carry a persona marker ("ok so" or "lol"), base model vs the adapter the recipe ships (the best checkpoint for the presets, the
 last step for the old recipe). Each recipe runs in its own process with one torch thread (dev_log 2026-11-22).
 
     .venv/bin/python bench/bench_training_recipe.py [--examples 1400] [--max-updates N] [--only quick,old]
@@ -122,8 +122,8 @@ def marker_rates(root: Path, model_dir: Path, adapter: Path) -> tuple[float, flo
         base = generate_replies(model, tokenizer, ids, 24)
     tuned = generate_replies(model, tokenizer, ids, 24)
 
-    def rate(replies):
-        return sum(all(m in r.lower() for m in MARKERS) for r in replies) / len(replies)
+    def rate(replies):   # a reply in the persona's voice carries at least one of its marker phrases
+        return sum(any(m in r.lower() for m in MARKERS) for r in replies) / len(replies)
 
     return rate(base), rate(tuned), tuned[0]
 
