@@ -3,6 +3,7 @@ conversion, missing folder, Ollama Modelfile."""
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,70 @@ def test_each_new_conversion_reaches_lm_studio_s_folder(tiny_model_dir, tmp_path
             f"{installed}") in capsys.readouterr().out
     assert main(["--root", root, "install-lmstudio"]) == 0
     assert "Already there" in capsys.readouterr().out and installed.read_bytes() == third
+
+
+# ---- lmstudio_try_reply: LM Studio's own `lms` loads the model and answers -----------------------------
+# LM Studio cannot run here, so a stand-in `lms` on PATH records its arguments and answers as lms does
+# (lmstudio-ai/lms: src/subcommands/load.ts, chat.ts).
+FAKE_LMS = '''#!{python}
+import json, os, sys
+with open(os.environ["FAKE_LMS_LOG"], "a", encoding="utf-8") as log:
+    log.write(json.dumps({{"args": sys.argv[1:], "stdin_closed": sys.stdin.read() == ""}}) + "\\n")
+if sys.argv[1] == "load" and os.environ["FAKE_LMS_MODE"] == "old runtime":
+    print("Loading gemma-kit/finetuned-gemma-3n/finetuned_gemma.gguf")
+    print("Error: Failed to load model. error loading model architecture: unknown model architecture: 'gemma3n'",
+          file=sys.stderr)
+    sys.exit(1)
+if sys.argv[1] == "chat":
+    print("Hi! I am fine, thank you.")
+'''
+
+
+@pytest.fixture
+def fake_lms(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    lms = bin_dir / "lms"
+    lms.write_text(FAKE_LMS.format(python=sys.executable), encoding="utf-8")
+    lms.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_LMS_LOG", str(tmp_path / "lms_calls.jsonl"))
+    monkeypatch.setenv("FAKE_LMS_MODE", "works")
+
+    def calls() -> list[dict]:
+        return [json.loads(line) for line in (tmp_path / "lms_calls.jsonl").read_text().splitlines()]
+    return calls
+
+
+def test_lm_studio_s_lms_loads_the_model_and_answers_when_asked_to(project, fake_lms, capsys):
+    root, home, gguf = project
+    (home / ".lmstudio" / "models").mkdir(parents=True)
+    assert main(["--root", str(root), "install-lmstudio"]) == 0
+    assert not (root / "lms_calls.jsonl").exists()                       # off by default
+    assert main(["--root", str(root), "--set", "lmstudio_try_reply=true", "install-lmstudio"]) == 0
+    assert [c["args"] for c in fake_lms()] == [
+        ["load", "gemma-kit/finetuned-gemma-3n", "--identifier", "gemma-kit-try", "--yes"],
+        ["chat", "gemma-kit-try", "--prompt", "Привет! How are you today?"],
+        ["unload", "gemma-kit-try"]]
+    assert all(c["stdin_closed"] for c in fake_lms())
+    assert "LM Studio loaded the model and answered: 'Hi! I am fine, thank you.'" in capsys.readouterr().out
+
+
+def test_an_lm_studio_too_old_for_gemma_3n_is_an_error_with_the_runtime_advice(project, fake_lms, capsys,
+                                                                             monkeypatch):
+    root, home, gguf = project
+    (home / ".lmstudio" / "models").mkdir(parents=True)
+    monkeypatch.setenv("FAKE_LMS_MODE", "old runtime")
+    assert main(["--root", str(root), "--set", "lmstudio_try_reply=true", "install-lmstudio"]) == 1
+    err = capsys.readouterr().err
+    assert "unknown model architecture: 'gemma3n'" in err and "Error: LM Studio could not load " in err
+    assert f"What to do: {RUNTIME_ADVICE[0]}" in err
+    assert [c["args"][0] for c in fake_lms()] == ["load", "unload"]
+
+
+def test_without_lms_the_try_is_skipped_with_a_reason(project, capsys, monkeypatch, tmp_path):
+    root, home, gguf = project
+    (home / ".lmstudio" / "models").mkdir(parents=True)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert main(["--root", str(root), "--set", "lmstudio_try_reply=true", "install-lmstudio"]) == 0
+    assert "the model was not tried in LM Studio: load it there by hand" in capsys.readouterr().out
