@@ -132,6 +132,11 @@ def test_a_models_folder_setting_that_is_gone_or_unreadable_is_said_and_the_defa
     assert main(["--root", str(root), "install-lmstudio"]) == 0
     assert "could not read LM Studio's settings file" in capsys.readouterr().err
 
+    (home / ".lmstudio-home-pointer").write_text(str(root / "gone"), encoding="utf-8")
+    assert main(["--root", str(root), "install-lmstudio"]) == 0
+    assert f"names {root / 'gone'} as LM Studio's home, but that folder does not exist" in capsys.readouterr().err
+    assert (home / ".lmstudio" / "models" / INSTALLED).exists()
+
 
 def test_the_hand_off_after_a_new_file_replaces_the_old_link(project, capsys):
     """The conversion renames a new file onto output/finetuned_gemma.gguf: the link in LM Studio's folder still

@@ -2,8 +2,9 @@
 
 LM Studio scans <models folder>/<publisher>/<model>/<file>.gguf. Its models folder is, in the order LM Studio
 itself decides it:
-1. `downloadsFolder` in LM Studio's settings.json (set when the user moves "My Models" to another drive);
-2. `<LM Studio home>/models`, where the home is the folder named in `~/.lmstudio-home-pointer` — the file
+1. `downloadsFolder` in settings.json in LM Studio's home (set when the user moves "My Models" to another
+   drive);
+2. `<LM Studio home>/models`. The home is `~/.lmstudio` unless `~/.lmstudio-home-pointer` names another: the file
    LM Studio writes on its first start and reads before anything else. It holds one line, the absolute path of
    the home (UTF-8, surrounding whitespace ignored): lmstudio-ai/lmstudio-js,
    packages/lms-common-server/src/findLMStudioHome.ts (`findLMStudioHome`);
@@ -49,11 +50,10 @@ def find_models_folder(settings: Settings, home: Path | None = None) -> ModelsFo
     home = home or Path.home()
     default_home = home / ".lmstudio"
     pointed_home = read_home_pointer(home / HOME_POINTER)
-    for settings_file in dict.fromkeys([(pointed_home or default_home) / "settings.json",
-                                        default_home / "settings.json"]):
-        chosen = read_downloads_folder(settings_file)
-        if chosen is not None:
-            return ModelsFolder(chosen, f"LM Studio's own setting: downloadsFolder in {settings_file}")
+    settings_file = (pointed_home or default_home) / "settings.json"   # LM Studio reads only its current home's
+    chosen = read_downloads_folder(settings_file)
+    if chosen is not None:
+        return ModelsFolder(chosen, f"LM Studio's own setting: downloadsFolder in {settings_file}")
     candidates = [(pointed_home / "models", f"LM Studio's home is {pointed_home}, named in {home / HOME_POINTER}")
                   ] if pointed_home else []
     candidates += [(default_home / "models", "LM Studio's default folder"),
@@ -73,7 +73,14 @@ def read_home_pointer(pointer: Path) -> Path | None:
     except (OSError, UnicodeDecodeError) as e:
         warn(f"could not read {pointer} ({e}); looking in LM Studio's default folders instead.")
         return None
-    return Path(named).expanduser() if named else None
+    if not named:
+        return None
+    home = Path(named).expanduser()
+    if not home.is_dir():
+        warn(f"{pointer} names {home} as LM Studio's home, but that folder does not exist; looking in LM Studio's "
+             "default folders instead.")
+        return None
+    return home
 
 
 def read_downloads_folder(settings_file: Path) -> Path | None:
