@@ -2,6 +2,7 @@
 reads the written file in pure Python, names what is wrong, and agrees with llama.cpp's own check."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import sys
@@ -99,7 +100,7 @@ def test_without_llama_cpp_convert_reports_the_file_check_verdict(tiny_model_dir
 
 @pytest.mark.parametrize("damage, named", [
     (lambda path: rewrite_without(path, KV_SHARED_K),
-     f"1 tensor(s) the conversion wrote are missing from the file: {KV_SHARED_K}"),
+     f"1 tensor(s) that should be in the file are missing: {KV_SHARED_K} (llama.cpp refuses"),
     (lambda path: write_nan_block(path, Q8_MATRIX), f"{Q8_MATRIX} hold(s) NaN or infinite values"),
     (lambda path: write_nan_block(path, F32_NORM), f"{F32_NORM} hold(s) NaN or infinite values"),
 ])
@@ -161,6 +162,16 @@ def test_bos_and_eos_must_name_gemma_s_tokens(good_file, tmp_path):
     reader.data.flush()
     del reader, field
     assert check_file(swapped, None) == ["the bos token id 1 is '<eos>', not <bos>"]
+
+
+def test_a_tensor_of_another_type_or_one_not_planned_is_named(good_file, tiny_model_dir):
+    planned = plan_conversion(tiny_model_dir, "q8_0").tensors
+    as_f16 = [dataclasses.replace(t, qtype=gguf.GGMLQuantizationType.F16) if t.name == Q8_MATRIX else t
+              for t in planned if t.name != F32_NORM]
+    shape = list(reversed(next(t.shape for t in planned if t.name == Q8_MATRIX)))
+    assert check_file(good_file, as_f16, tensors_only=True) == [
+        f"{Q8_MATRIX} is Q8_0 {shape} in the file; it should be F16 {shape}",
+        f"the file holds 1 tensor(s) that do not belong in it: {F32_NORM}"]
 
 
 # ---- reading little ------------------------------------------------------------------------------------

@@ -52,20 +52,19 @@ def check_tensor_table(reader: GGUFReader, expected: list[OutputTensor]) -> list
     missing = [t.name for t in expected if t.name not in found]
     problems = []
     if missing:
-        problems.append(f"{len(missing)} tensor(s) the conversion wrote are missing from the file: "
-                        f"{shorten(missing)} (llama.cpp refuses to load a Gemma 3n without them)")
+        problems.append(f"{len(missing)} tensor(s) that should be in the file are missing: {shorten(missing)} "
+                        "(llama.cpp refuses to load a Gemma 3n without them)")
     for planned in expected:
         tensor = found.get(planned.name)
         if tensor is None:
             continue
         shape = [int(n) for n in tensor.shape]
         if shape != list(reversed(planned.shape)) or tensor.tensor_type != planned.qtype:
-            problems.append(f"{planned.name} is {tensor.tensor_type.name} {shape} in the file; the conversion "
-                            f"wrote {planned.qtype.name} {list(reversed(planned.shape))}")
+            problems.append(f"{planned.name} is {tensor.tensor_type.name} {shape} in the file; it should be "
+                            f"{planned.qtype.name} {list(reversed(planned.shape))}")
     unplanned = sorted(set(found) - {t.name for t in expected})
     if unplanned:
-        problems.append(f"the file holds {len(unplanned)} tensor(s) the conversion did not write: "
-                        f"{shorten(unplanned)}")
+        problems.append(f"the file holds {len(unplanned)} tensor(s) that do not belong in it: {shorten(unplanned)}")
     return problems
 
 
@@ -73,8 +72,9 @@ def check_tensor_values(reader: GGUFReader) -> list[str]:
     bad = [tensor.name for tensor in reader.tensors if not is_sample_finite(tensor)]
     if not bad:
         return []
-    return [f"{shorten(bad)} hold(s) NaN or infinite values, so the model would answer with garbage "
-            "(the merged model is damaged: run merge_lora.bat again, then convert)"]
+    return [f"{shorten(bad)} hold(s) NaN or infinite values, so the model would answer with garbage (if "
+            "converting again names them again, the merged model itself holds them: a damaged merge, or training "
+            "that went wrong — see output/report.html)"]
 
 
 def sample_rows(n_rows: int) -> np.ndarray:
