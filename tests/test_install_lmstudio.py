@@ -201,6 +201,21 @@ def test_each_new_conversion_reaches_lm_studio_s_folder(tiny_model_dir, tmp_path
     assert "Already there" in capsys.readouterr().out and installed.read_bytes() == third
 
 
+def test_a_conversion_of_another_file_never_replaces_lm_studio_s_model(project, tiny_model_dir, capsys):
+    """The demo writes output/demo/finetuned_gemma.gguf, a file of the same name as the real model's: LM Studio's
+    copy follows only the file it was made from (output/finetuned_gemma.lmstudio.json records it)."""
+    root, home, gguf = project
+    (home / ".lmstudio" / "models").mkdir(parents=True)
+    assert main(["--root", str(root), "install-lmstudio"]) == 0
+    assert json.loads(gguf.with_name("finetuned_gemma.lmstudio.json").read_text()) == {
+        "lmstudio_file": str(home / ".lmstudio" / "models" / INSTALLED)}
+    demo = root / "output" / "demo" / "finetuned_gemma.gguf"
+    assert main(["--root", str(root), "convert-gguf", "--input", str(tiny_model_dir), "--output", str(demo),
+                 "--no-check"]) == 0
+    assert (home / ".lmstudio" / "models" / INSTALLED).read_bytes() == gguf.read_bytes()
+    assert "replaced with the new file" not in capsys.readouterr().out
+
+
 # ---- lmstudio_try_reply: LM Studio's own `lms` loads the model and answers -----------------------------
 # LM Studio cannot run here, so a stand-in `lms` on PATH records its arguments and answers as lms does
 # (lmstudio-ai/lms: src/subcommands/load.ts, chat.ts).

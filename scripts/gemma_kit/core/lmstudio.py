@@ -109,6 +109,26 @@ def lmstudio_file_for(models_dir: Path, gguf: Path) -> Path:
     return models_dir / PUBLISHER / MODEL_FOLDER / gguf.name
 
 
+def handoff_record(gguf: Path) -> Path:
+    return gguf.with_name(gguf.stem + ".lmstudio.json")
+
+
+def record_handoff(gguf: Path, installed: Path) -> None:
+    """Remember which LM Studio file was made from `gguf`, so that a new conversion of this very file (and of no
+    other: the demo writes a file of the same name) replaces it."""
+    with atomic_file(handoff_record(gguf)) as tmp:
+        tmp.write_text(json.dumps({"lmstudio_file": str(installed)}, indent=1), encoding="utf-8")
+
+
+def recorded_handoff(gguf: Path) -> Path | None:
+    """The LM Studio file an earlier hand-off made from `gguf`, if it is still there."""
+    try:
+        installed = Path(json.loads(handoff_record(gguf).read_text(encoding="utf-8"))["lmstudio_file"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None   # never handed off (or the record is unreadable: the hand-off step writes it again)
+    return installed if installed.is_file() else None
+
+
 def link_or_copy(source: Path, dest: Path) -> str:
     """Hard link on the same drive (instant, no space); a copy with a progress bar otherwise.
 

@@ -69,7 +69,7 @@ def run(settings: Settings, args) -> int:
         if offer_lmstudio(settings, dest):
             return 0
     else:
-        refresh_lmstudio_copy(settings, dest)
+        refresh_lmstudio_copy(dest)
     next_step("install_to_lmstudio.bat", "gemma-kit install-lmstudio")
     return 0
 
@@ -112,14 +112,13 @@ def report_self_check(dest: Path, expected: list[OutputTensor]) -> None:
         say(line)
 
 
-def refresh_lmstudio_copy(settings: Settings, dest: Path) -> None:
+def refresh_lmstudio_copy(dest: Path) -> None:
     """convert_only.bat: LM Studio's file from an earlier hand-off still holds the previous conversion (a hard
     link keeps the old data when a new file is renamed into place), so it is replaced by the new one."""
-    from ..core.lmstudio import find_models_folder, link_or_copy, lmstudio_file_for
+    from ..core.lmstudio import link_or_copy, recorded_handoff
 
-    folder = find_models_folder(settings)
-    installed = lmstudio_file_for(folder.path, dest) if folder else None
-    if installed is None or not installed.exists():
+    installed = recorded_handoff(dest)
+    if installed is None:
         return
     try:
         how = link_or_copy(dest, installed)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..core.console import UserError, human_size, say
 from ..core.lmstudio import (MODEL_FOLDER, PUBLISHER, RUNTIME_ADVICE, ModelsFolder, find_models_folder,
-                             link_or_copy, lmstudio_file_for)
+                             link_or_copy, lmstudio_file_for, record_handoff)
 from ..core.paths import atomic_file
 from ..core.settings import Settings
 
@@ -73,6 +73,7 @@ def run(settings: Settings, args) -> int:
     say(f"LM Studio's models folder: {folder.path} ({folder.reason}).")
     dest = lmstudio_file_for(folder.path, gguf)
     how = link_or_copy(gguf, dest)
+    record_handoff(gguf, dest)
     say(f"{how.capitalize()}: {dest} ({human_size(dest.stat().st_size)})")
     say(f"Open LM Studio: the model is under My Models as {PUBLISHER}/{MODEL_FOLDER}. "
         "If LM Studio was open, press the refresh button in My Models.")
