@@ -187,14 +187,6 @@ def test_self_check_names_a_missing_chat_template(tiny_model_dir, tmp_path, caps
     assert "would not work in LM Studio" in err and "the file has no chat template" in err
 
 
-def test_self_check_is_skipped_with_a_reason_without_llama_cpp(tiny_model_dir, tmp_path, capsys, monkeypatch):
-    import sys
-
-    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # what an install without llama-cpp-python looks like
-    assert convert(tmp_path, tiny_model_dir, tmp_path / "unchecked.gguf") == 0
-    assert "Self-check of the .gguf skipped: llama-cpp-python is not installed" in capsys.readouterr().out
-
-
 # ---- what the user sees -------------------------------------------------------------------------------
 
 def test_converts_the_merged_model_by_default_and_reports(tiny_model_dir, tmp_path, capsys):

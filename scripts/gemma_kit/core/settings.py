@@ -98,6 +98,7 @@ class Settings:
     gguf_type: Literal["q8_0", "f16", "bf16", "f32"] = "q8_0"
     gguf_file_name: str = "finetuned_gemma.gguf"
     lmstudio_models_dir: str = ""  # empty: ~/.lmstudio/models, else ~/.cache/lm-studio/models
+    lmstudio_try_reply: bool = False  # after the hand-off, load the model with LM Studio's lms and ask one question
 
     # Where these settings came from (not settings): the project root every relative path hangs off, and the keys
     # the user set himself (settings.toml or --set), which the run's automatic adjustments leave alone.

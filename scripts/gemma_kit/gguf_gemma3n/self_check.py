@@ -1,8 +1,11 @@
-"""Does the written .gguf work? Load it in llama.cpp (llama-cpp-python), render a chat with the file's own
-template, check the turn markers and the stop token, and generate a short reply.
+"""Does the written .gguf work? Always: read it in pure Python (static_check: every planned tensor there,
+finite values). Then, where llama-cpp-python is installed (the test setup; on Windows it needs a compiler, so
+most users lack it), load it in llama.cpp, render a chat with the file's own template, check the turn markers
+and the stop token, and generate a short reply; elsewhere the pure-Python check covers the tokenizer and the
+chat template too, without running the model (LM Studio will).
 
 What this catches is what makes a GGUF useless in LM Studio although the conversion "succeeded": a file
-llama.cpp refuses (missing tensors), no chat template, `<start_of_turn>` read as plain text, or
+llama.cpp refuses (missing tensors), NaN weights, no chat template, `<start_of_turn>` read as plain text, or
 `<end_of_turn>` not ending generation (replies that run on forever).
 """
 from __future__ import annotations
@@ -10,40 +13,50 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SAMPLE_CHAT = [{"role": "user", "content": "Привет! How are you today?"}]
-TURN_MARKERS = ("<start_of_turn>", "<end_of_turn>")
+from .conversion_plan import OutputTensor
+from .gemma3n_table import TURN_MARKERS
+from .static_check import SAMPLE_CHAT, check_file
 
 
 @dataclass
 class SelfCheckResult:
-    skipped_because: str = ""
     problems: list[str] = field(default_factory=list)
+    ran_in_llama_cpp: bool = False
+    tensors_checked: int = 0
     reply: str = ""
     stopped_at_end_of_turn: bool = False
     reply_tokens: int = 0
 
     @property
     def works(self) -> bool:
-        return not self.skipped_because and not self.problems
+        return not self.problems
 
 
-def check_gguf(path: Path, max_tokens: int = 32) -> SelfCheckResult:
+def check_gguf(path: Path, expected: list[OutputTensor] | None = None, max_tokens: int = 32) -> SelfCheckResult:
+    """`expected`: the conversion plan's tensors (None for a file from elsewhere: its own table is trusted)."""
     try:
         from llama_cpp import Llama
+        has_llama_cpp = True
     except ImportError:
-        return SelfCheckResult(skipped_because="llama-cpp-python is not installed "
-                                               "(pip install llama-cpp-python to enable this check)")
+        has_llama_cpp = False
+    problems = check_file(path, expected, tensors_only=has_llama_cpp)
+    checked = len(expected) if expected is not None else 0
+    if problems or not has_llama_cpp:   # a file with missing tensors or NaN weights is not worth loading
+        return SelfCheckResult(problems=problems, tensors_checked=checked)
     try:
         with llama_cpp_quiet():
             llm = Llama(model_path=str(path), n_ctx=512, seed=0, verbose=False)
     except (ValueError, RuntimeError) as e:  # llama-cpp-python's "Failed to load model from file"
-        return SelfCheckResult(problems=[f"llama.cpp could not load the file ({e}); run with --debug and see "
+        return SelfCheckResult(ran_in_llama_cpp=True,
+                               problems=[f"llama.cpp could not load the file ({e}); run with --debug and see "
                                          "dev_log.txt for the known causes"])
     try:
         with llama_cpp_quiet():
-            return _check_loaded(llm, max_tokens)
+            result = _check_loaded(llm, max_tokens)
     finally:
         llm.close()
+    result.tensors_checked = checked
+    return result
 
 
 def llama_cpp_quiet():
@@ -62,7 +75,7 @@ def _check_loaded(llm, max_tokens: int) -> SelfCheckResult:
     import llama_cpp
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-    result = SelfCheckResult()
+    result = SelfCheckResult(ran_in_llama_cpp=True)
     marker_ids = {m: llm.tokenize(m.encode(), add_bos=False, special=True) for m in TURN_MARKERS}
     plain = [m for m, ids in marker_ids.items() if len(ids) != 1]
     if plain:
@@ -93,10 +106,14 @@ def _check_loaded(llm, max_tokens: int) -> SelfCheckResult:
 
 def describe(result: SelfCheckResult, max_tokens: int = 32) -> list[str]:
     """Lines for the terminal: the verdict first."""
-    if result.skipped_because:
-        return [f"Self-check of the .gguf skipped: {result.skipped_because}."]
     if result.problems:
         return ["Self-check of the .gguf FAILED:"] + [f"  - {p}" for p in result.problems]
+    tensors = f"all {result.tensors_checked} tensors with their planned shapes and types, " \
+        if result.tensors_checked else ""
+    if not result.ran_in_llama_cpp:
+        return [f"Self-check: the file is complete ({tensors}finite values in a sample of every tensor, a chat "
+                "template that renders Gemma's turns, the right <bos>/<eos> and turn-marker tokens).",
+                "  Checked without running it (llama.cpp is not installed here); LM Studio will run it."]
     reply = " ".join(result.reply.split())[:160]
     lines = ["Self-check: the file works (llama.cpp loads it, the chat template renders, the turn markers are "
              "special tokens, <end_of_turn> ends a reply).", f"  Sample reply: {reply!r}"]

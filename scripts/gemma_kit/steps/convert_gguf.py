@@ -17,7 +17,7 @@ from ..core.paths import atomic_file, check_free_space
 from ..core.settings import Settings, replace
 
 if typing.TYPE_CHECKING:  # the converter's modules (numpy, gguf) load only when this step runs
-    from ..gguf_gemma3n.conversion_plan import ConversionPlan
+    from ..gguf_gemma3n.conversion_plan import ConversionPlan, OutputTensor
     from ..gguf_gemma3n.vocab_writer import VocabSummary
 
 EPILOG = ("Examples:\n  gemma-kit convert-gguf          (output/merged_model -> output/finetuned_gemma.gguf)\n"
@@ -31,7 +31,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--type", choices=typing.get_args(typing.get_type_hints(Settings)["gguf_type"]), default=None,
                         help="number format of the weights (default: gguf_type in settings.toml, q8_0)")
     parser.add_argument("--no-check", action="store_true",
-                        help="skip loading the written file in llama.cpp to check it (faster; not recommended)")
+                        help="skip checking the written file (faster; not recommended)")
     parser.add_argument("--offer-lmstudio", action="store_true",
                         help="afterwards, ask to put the file into LM Studio (convert_to_gguf.bat does this)")
 
@@ -62,11 +62,14 @@ def run(settings: Settings, args) -> int:
     if getattr(args, "no_check", False):
         say("Self-check skipped (--no-check).")
     else:
-        report_self_check(dest)
+        report_self_check(dest, plan.tensors)
     if stale:
         warn(stale)   # again at the end, where it is read
-    if getattr(args, "offer_lmstudio", False) and offer_lmstudio(settings, dest):
-        return 0
+    if getattr(args, "offer_lmstudio", False):
+        if offer_lmstudio(settings, dest):
+            return 0
+    else:
+        refresh_lmstudio_copy(dest)
     next_step("install_to_lmstudio.bat", "gemma-kit install-lmstudio")
     return 0
 
@@ -90,18 +93,41 @@ def stale_merge_warning(merged_dir: Path) -> str | None:
             "This GGUF does not include that newer training: run merge_lora.bat, then convert again.")
 
 
-def report_self_check(dest: Path) -> None:
-    """Load the file in llama.cpp, as LM Studio will; a file that would not work there is an error."""
+def report_self_check(dest: Path, expected: list[OutputTensor]) -> None:
+    """Check the file as LM Studio will use it (in llama.cpp when it is installed, else by reading it); a file
+    that would not work there is an error."""
     from ..gguf_gemma3n.self_check import check_gguf, describe
 
-    result = check_gguf(dest)
+    say("Checking the written file...")   # reading a real 262k-token list takes GGUFReader a few seconds
+    result = check_gguf(dest, expected)
     if result.problems:
-        raise UserError(f"{dest} was written, but llama.cpp's check found that it would not work in LM Studio:\n  - "
+        checker = "llama.cpp's check" if result.ran_in_llama_cpp else "the check of the file"
+        raise UserError(f"{dest} was written, but {checker} found that it would not work in LM Studio:\n  - "
                         + "\n  - ".join(result.problems),
-                        "Convert the merged model of an unmodified base checkpoint (merge_lora.bat copies its "
-                        "tokenizer files); dev_log.txt lists the known causes. Run with --debug for details.")
+                        "Run convert_only.bat again (a full disk or an antivirus can damage a file while it is "
+                        "written). If the same problem comes back, convert the merged model of an unmodified base "
+                        "checkpoint: run merge_lora.bat again (it writes every tensor and copies the tokenizer "
+                        "files). dev_log.txt lists the known causes; run with --debug for details.")
     for line in describe(result):
         say(line)
+
+
+def refresh_lmstudio_copy(dest: Path) -> None:
+    """convert_only.bat: LM Studio's file from an earlier hand-off still holds the previous conversion (a hard
+    link keeps the old data when a new file is renamed into place), so it is replaced by the new one."""
+    from ..core.lmstudio import link_or_copy, recorded_handoff
+
+    installed = recorded_handoff(dest)
+    if installed is None:
+        return
+    try:
+        how = link_or_copy(dest, installed)
+    except UserError as e:   # LM Studio holds the old file open (Windows): the new GGUF itself is fine
+        warn(f"LM Studio's copy {installed} still holds the previous conversion: {e.message} {e.hint} "
+             "Or run install_to_lmstudio.bat later.")
+        return
+    if how != "already there":
+        say(f"LM Studio's copy of the previous conversion was replaced with the new file ({how}): {installed}")
 
 
 def offer_lmstudio(settings: Settings, dest: Path) -> bool:

@@ -1,9 +1,9 @@
 """Run the whole pipeline on a tiny built-in Gemma 3n and a sample chat, on the CPU, in a few minutes.
 
 It builds a tiny random Gemma 3n (the real file layout, random weights: it talks nonsense), prepares the
-bundled sample Telegram chat, trains a few steps, merges, converts to GGUF and, when llama-cpp-python is
-installed, loads the .gguf and prints a reply. Everything goes to output/demo/. Use it to check that this
-computer can run every step before spending hours on the real model.
+bundled sample Telegram chat, trains a few steps, merges, converts to GGUF and checks the .gguf (in llama.cpp,
+with a sample reply, where llama-cpp-python is installed; otherwise by reading the file). Everything goes to
+output/demo/. Use it to check that this computer can run every step before spending hours on the real model.
 """
 from __future__ import annotations
 

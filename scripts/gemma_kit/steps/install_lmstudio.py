@@ -1,23 +1,29 @@
 """Put the finished .gguf where LM Studio finds it, and write an Ollama Modelfile beside it.
 
-LM Studio scans <models folder>/<publisher>/<model>/<file>.gguf. The file is hard-linked when LM Studio's
-folder is on the same drive (no extra disk space, instant), otherwise copied.
+LM Studio's models folder is the one LM Studio itself uses (core/lmstudio.py: its own settings, its home
+pointer, then the defaults). The file is hard-linked when that folder is on the same drive (no extra disk space,
+instant), otherwise copied; running this again after a new conversion replaces the old file.
 """
 from __future__ import annotations
 
-import os
 import shutil
+import subprocess
 from pathlib import Path
 
-from ..core.console import UserError, byte_bar, human_size, say
-from ..core.paths import atomic_file, check_free_space
+from ..core.console import UserError, human_size, say
+from ..core.lmstudio import (MODEL_FOLDER, PUBLISHER, RUNTIME_ADVICE, ModelsFolder, find_models_folder,
+                             link_or_copy, lmstudio_file_for, record_handoff)
+from ..core.paths import atomic_file
 from ..core.settings import Settings
 
 EPILOG = ("Example: gemma-kit install-lmstudio\n"
           "Then open LM Studio: the model is listed under My Models as gemma-kit/finetuned-gemma-3n.")
 
-PUBLISHER = "gemma-kit"
-MODEL_FOLDER = "finetuned-gemma-3n"
+LMS_IDENTIFIER = "gemma-kit-try"
+TRY_QUESTION = "Привет! How are you today?"
+LOAD_TIMEOUT = 600     # seconds: a first load of an 8 GB file from a hard disk
+REPLY_TIMEOUT = 300
+UNLOAD_TIMEOUT = 60
 
 # Ollama's Gemma 3n template (ollama.com/library/gemma3n): system and user share the user turn, and
 # generation must stop at <end_of_turn> or the model talks on for the user.
@@ -39,16 +45,6 @@ def add_arguments(parser) -> None:
     parser.add_argument("--lmstudio-dir", metavar="PATH", help="LM Studio's models folder (default: found)")
 
 
-def find_lmstudio_models_dir(settings: Settings, home: Path | None = None) -> Path | None:
-    if settings.lmstudio_models_dir:
-        return settings.path(settings.lmstudio_models_dir)
-    home = home or Path.home()
-    for candidate in (home / ".lmstudio" / "models", home / ".cache" / "lm-studio" / "models"):
-        if candidate.is_dir():
-            return candidate
-    return None
-
-
 def write_ollama_modelfile(gguf: Path) -> Path:
     modelfile = gguf.with_name("Modelfile")
     text = (f"FROM ./{gguf.name}\n"
@@ -60,26 +56,6 @@ def write_ollama_modelfile(gguf: Path) -> Path:
     return modelfile
 
 
-def link_or_copy(source: Path, dest: Path) -> str:
-    """Hard link on the same drive (instant, no space); a copy with a progress bar otherwise."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    if dest.exists() and os.path.samefile(source, dest):
-        return "already there"
-    with atomic_file(dest) as tmp:
-        try:
-            os.link(source, tmp)
-            return "linked"
-        except OSError:
-            pass  # another drive, or a file system without hard links: copy instead
-        size = source.stat().st_size
-        check_free_space(dest.parent, size, "the copy for LM Studio")
-        with open(source, "rb") as src, open(tmp, "wb") as out, byte_bar(size, "Copying to LM Studio") as bar:
-            while chunk := src.read(16 * 1024 * 1024):
-                out.write(chunk)
-                bar.update(len(chunk))
-        return "copied"
-
-
 def run(settings: Settings, args) -> int:
     gguf = settings.path(args.input) if getattr(args, "input", None) else settings.gguf_file
     if not gguf.exists():
@@ -87,15 +63,79 @@ def run(settings: Settings, args) -> int:
     modelfile = write_ollama_modelfile(gguf)
     say(f"Wrote {modelfile} (for Ollama: `ollama create my-gemma -f \"{modelfile}\"`).")
     explicit = getattr(args, "lmstudio_dir", None) or getattr(args, "output", None)
-    models_dir = settings.path(explicit) if explicit else find_lmstudio_models_dir(settings)
-    if models_dir is None:
+    folder = ModelsFolder(settings.path(explicit), "given on the command line") if explicit \
+        else find_models_folder(settings)
+    if folder is None:
         say("LM Studio's models folder was not found (is LM Studio installed and started once?).")
         say(f"Import the file by hand: in LM Studio open My Models -> Import, and choose {gguf}")
         say("Or set lmstudio_models_dir in settings.toml and run this again.")
         return 0
-    dest = models_dir / PUBLISHER / MODEL_FOLDER / gguf.name
+    say(f"LM Studio's models folder: {folder.path} ({folder.reason}).")
+    dest = lmstudio_file_for(folder.path, gguf)
     how = link_or_copy(gguf, dest)
+    record_handoff(gguf, dest)
     say(f"{how.capitalize()}: {dest} ({human_size(dest.stat().st_size)})")
     say(f"Open LM Studio: the model is under My Models as {PUBLISHER}/{MODEL_FOLDER}. "
         "If LM Studio was open, press the refresh button in My Models.")
+    for line in RUNTIME_ADVICE:
+        say(line)
+    if settings.lmstudio_try_reply:
+        try_in_lmstudio(folder.path, dest)
     return 0
+
+
+def try_in_lmstudio(models_dir: Path, dest: Path) -> None:
+    """lmstudio_try_reply: load the model in LM Studio itself and ask one question — the one check that runs the
+    very runtime the user will chat with. `lms load <path> --identifier <id> --yes`, then `lms chat <id>
+    --prompt <question>`, then `lms unload <id>` (lmstudio-ai/lms: src/subcommands/load.ts, chat.ts)."""
+    # LM Studio installs lms in ~/.lmstudio/bin and puts that on PATH only after `lms bootstrap`.
+    lms = shutil.which("lms") or shutil.which("lms", path=str(Path.home() / ".lmstudio" / "bin"))
+    if lms is None:
+        say("lmstudio_try_reply is on, but LM Studio's `lms` command was found neither on PATH nor in "
+            "~/.lmstudio/bin, so the model was not tried in LM Studio: load it there by hand.")
+        return
+    # The folder, not the file: lms matches this against its model paths as a fuzzy pattern.
+    model_path = dest.parent.relative_to(models_dir).as_posix()
+    say(f"Loading {model_path} in LM Studio to ask it {TRY_QUESTION!r} (lmstudio_try_reply)...")
+    try:
+        loaded = run_lms(lms, ["load", model_path, "--identifier", LMS_IDENTIFIER, "--yes"], LOAD_TIMEOUT)
+        if loaded.returncode != 0:
+            output = loaded.stdout + loaded.stderr
+            raise UserError(f"LM Studio could not load {dest}: {last_lines(output)}",
+                            RUNTIME_ADVICE[0] if "unknown model architecture" in output else
+                            "Open LM Studio and load the model by hand to see the whole message.")
+        chat = run_lms(lms, ["chat", LMS_IDENTIFIER, "--prompt", TRY_QUESTION], REPLY_TIMEOUT)
+        if chat.returncode != 0:
+            raise UserError(f"LM Studio loaded {dest} but did not answer: {last_lines(chat.stdout + chat.stderr)}",
+                            "Open LM Studio and chat with the model by hand to see the whole message.")
+    finally:
+        unload(lms)
+    reply = " ".join(chat.stdout.split())[:200]
+    say(f"LM Studio loaded the model and answered: {reply!r}")
+
+
+def run_lms(lms: str, args: list[str], timeout: int) -> subprocess.CompletedProcess:
+    # stdin closed: `lms chat --prompt` appends whatever stdin holds and waits for its end when it is not a TTY.
+    try:
+        return subprocess.run([lms, *args], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              encoding="utf-8", errors="replace", timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise UserError(f"LM Studio's `lms {args[0]}` did not finish within {timeout} s.",
+                        "Open LM Studio and load the model by hand; set lmstudio_try_reply = false to skip this.") \
+            from e
+    except OSError as e:
+        raise UserError(f"Could not run LM Studio's `lms` command ({lms}): {e}.",
+                        "Set lmstudio_try_reply = false in settings.toml, or reinstall LM Studio.") from e
+
+
+def unload(lms: str) -> None:
+    try:
+        subprocess.run([lms, "unload", LMS_IDENTIFIER], stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=UNLOAD_TIMEOUT)
+    except (subprocess.TimeoutExpired, OSError):
+        pass   # nothing was loaded, or LM Studio is busy: it frees the model itself when it closes
+
+
+def last_lines(text: str, count: int = 3) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return " / ".join(lines[-count:]) or "no message"
