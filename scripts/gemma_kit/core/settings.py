@@ -97,7 +97,7 @@ class Settings:
     # [gguf]
     gguf_type: Literal["q8_0", "f16", "bf16", "f32"] = "q8_0"
     gguf_file_name: str = "finetuned_gemma.gguf"
-    lmstudio_models_dir: str = ""  # empty: ~/.lmstudio/models, else ~/.cache/lm-studio/models
+    lmstudio_models_dir: str = ""  # empty: LM Studio's own setting (its settings.json), else its default folders
     lmstudio_try_reply: bool = False  # after the hand-off, load the model with LM Studio's lms and ask one question
 
     # Where these settings came from (not settings): the project root every relative path hangs off, and the keys
