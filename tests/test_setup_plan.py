@@ -132,3 +132,18 @@ def test_runs_with_python_dash_s_before_any_dependency_and_without_nvidia_smi(tm
                             "print(sorted(m.split('.')[0] for m in sys.modules if m.split('.')[0] in "
                             "{'torch', 'numpy', 'transformers'}))"], env=env, capture_output=True, text=True)
     assert probe.stdout.strip() == "[]", probe.stderr
+
+
+@pytest.mark.parametrize("exit_code, output, words", [
+    (9009, "'nvidia-smi' is not recognized as an internal or external command,\n", "nvidia-smi is not installed"),
+    (1, "Can't recognize 'nvidia-smi --query-gpu=...' as an internal or external command, or batch script.\n",
+     "nvidia-smi is not installed"),  # Wine's cmd
+    (15, "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\n",
+     "nvidia-smi failed (exit code 15: NVIDIA-SMI has failed because it couldn't communicate"),
+])
+def test_the_bat_passes_nvidia_smis_exit_code_and_the_plan_explains_it(tmp_path, capsys, exit_code, output, words):
+    csv = tmp_path / "smi.csv"
+    csv.write_text(output, encoding="utf-8")
+    assert main(["--nvidia-smi-csv", str(csv), "--nvidia-smi-exit-code", str(exit_code)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "torch_index=cpu" and out[1].startswith(f"No NVIDIA GPU found: {words}")

@@ -210,6 +210,19 @@ def run_nvidia_smi() -> tuple[str, str]:
     return done.stdout, ""
 
 
+# How cmd says a program does not exist: Windows' exit code and wording, then Wine's.
+COMMAND_NOT_FOUND_EXIT = 9009
+COMMAND_NOT_FOUND_WORDS = ("is not recognized as an internal or external command", "Can't recognize")
+
+
+def problem_of_failed_run(exit_code: int, output: str) -> str:
+    """In words: why nvidia-smi, run by the .bat with its output in a file, gave no answer."""
+    if exit_code == COMMAND_NOT_FOUND_EXIT or any(w in output for w in COMMAND_NOT_FOUND_WORDS):
+        return "nvidia-smi is not installed (it comes with the NVIDIA driver)"
+    said = output.strip().splitlines()
+    return f"nvidia-smi failed (exit code {exit_code}{': ' + said[0].strip() if said else ''})"
+
+
 def read_csv_file(path: Path) -> tuple[str, str]:
     try:
         return path.read_text(encoding="utf-8", errors="replace"), ""
@@ -241,9 +254,13 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Choose the PyTorch build (CUDA variant or CPU) for this PC.")
     parser.add_argument("--nvidia-smi-csv", type=Path, metavar="FILE",
                         help="read nvidia-smi's CSV answer from FILE instead of running nvidia-smi")
+    parser.add_argument("--nvidia-smi-exit-code", type=int, default=0, metavar="N",
+                        help="the exit code of the nvidia-smi run that wrote --nvidia-smi-csv")
     parser.add_argument("--plan-file", type=Path, metavar="FILE", help="also write key=value lines for the .bat")
     args = parser.parse_args(argv)
     text, problem = read_csv_file(args.nvidia_smi_csv) if args.nvidia_smi_csv else run_nvidia_smi()
+    if args.nvidia_smi_csv and args.nvidia_smi_exit_code and not problem:
+        text, problem = "", problem_of_failed_run(args.nvidia_smi_exit_code, text)
     plan = plan_for(*parse_nvidia_smi_csv(text), smi_problem=problem)
     print(f"torch_index={plan.torch_index}")
     for line in plan.reason:
