@@ -6,6 +6,8 @@ title Prepare the Python environment
 set "RC=0"
 echo === Prepare the Python environment / Подготовка окружения Python ===
 
+rem Opened inside a ZIP, Windows runs this file from a temporary folder without the rest of the kit.
+if not exist "scripts\gemma_kit\setup_plan.py" goto incomplete_folder
 rem The setup modules are standard-library only and run from scripts\ before anything is installed.
 set "PYTHONPATH=%CD%\scripts"
 rem No extension on purpose: cmd finds python.exe through PATHEXT (and the tests' stand-in python.bat).
@@ -109,6 +111,13 @@ echo.
 echo Error: the NVIDIA driver is too old for the PyTorch build this GPU needs, see above.
 echo What to do: update the driver from https://www.nvidia.com/Download/index.aspx, restart Windows, then run prepare_venv.bat again.
 echo Драйвер NVIDIA устарел: обновите его, перезагрузите Windows и запустите prepare_venv.bat снова.
+set "RC=1"
+goto end
+
+:incomplete_folder
+echo Error: this folder does not hold the kit's files: scripts\gemma_kit is missing here, in %CD%
+echo What to do: if you opened the ZIP, extract it first - right-click it, "Extract All" - and run prepare_venv.bat from the extracted folder.
+echo Запускайте из распакованной папки: сначала распакуйте ZIP-архив, правый щелчок - "Извлечь все".
 set "RC=1"
 goto end
 

@@ -206,6 +206,8 @@ def test_step_bat_without_venv_says_run_prepare_venv_first_and_pauses(wine, tmp_
 
 def test_prepare_venv_without_python_explains_how_to_install_it(wine, tmp_path):
     project = make_project(tmp_path, bridge=False)
+    (project / "scripts" / "gemma_kit").mkdir(parents=True)  # what prepare_venv.bat checks is extracted
+    shutil.copy2(ROOT / "scripts" / "gemma_kit" / "setup_plan.py", project / "scripts" / "gemma_kit")
     # The precondition, checked in the same Wine environment: neither py nor python resolves.
     probe = project / "find_python.bat"
     probe.write_bytes(b'@echo off\r\ncd /d "%~dp0"\r\n'

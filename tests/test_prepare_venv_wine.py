@@ -84,7 +84,10 @@ def make_machine(tmp_path: Path, *, pythons: dict[str, list[str]], nvidia_smi: s
                  venv_torch: str | None = None) -> Machine:
     """pythons: {"py": [versions], "python": [version]}. The .venv's torch decides the torch action."""
     project = make_project(tmp_path, bridge=False)
-    shutil.copy2(Path(__file__).resolve().parents[1] / "constraints.txt", project / "constraints.txt")
+    root = Path(__file__).resolve().parents[1]
+    shutil.copy2(root / "constraints.txt", project / "constraints.txt")
+    (project / "scripts" / "gemma_kit").mkdir(parents=True)
+    shutil.copy2(root / "scripts" / "gemma_kit" / "setup_plan.py", project / "scripts" / "gemma_kit")
     fakes = tmp_path / "fakes"
     fakes.mkdir()
     record = fakes / "calls.txt"
@@ -241,3 +244,13 @@ def test_a_blackwell_card_on_an_old_driver_stops_before_installing_torch(wine_wi
     assert "What to do: update the driver from https://www.nvidia.com/Download/index.aspx" in run.output
     assert not any('"torch==' in c or "-e ." in c for c in machine.calls())
     assert PAUSE_PROMPT not in run.output
+
+
+def test_run_from_inside_a_zip_says_extract_first(wine_with_fakes, tmp_path):
+    """Explorer runs a .bat opened inside a ZIP from a temporary folder that holds only that file."""
+    machine = make_machine(tmp_path, pythons={"py": ["3.12.7"]}, nvidia_smi=RTX_4070, winget=True)
+    shutil.rmtree(machine.project / "scripts")
+    run = run_prepare(wine_with_fakes, machine)
+    assert run.exit_code == 1 and "Error: this folder does not hold the kit's files" in run.output, run.output
+    assert 'What to do: if you opened the ZIP, extract it first - right-click it, "Extract All"' in run.output
+    assert machine.calls() == [] and not (machine.project / ".venv").exists()
