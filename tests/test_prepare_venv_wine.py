@@ -192,6 +192,17 @@ def test_python_3_10_only_is_named_and_refused(wine_with_fakes, tmp_path):
     assert machine.calls() == ["python -V"]
 
 
+def test_a_store_stand_in_python_is_not_taken_for_a_version(wine_with_fakes, tmp_path):
+    """Windows' python.exe alias to the Microsoft Store answers -V with a sentence, not a version."""
+    machine = make_machine(tmp_path, pythons={}, nvidia_smi=RTX_4070, winget=False)
+    (machine.fakes / "python.bat").write_bytes(crlf(
+        f'@echo off\n>>"{windows_path(machine.record)}" echo python %*\n'
+        "echo Python was not found; run without arguments to install from the Microsoft Store\nexit /b 9009\n"))
+    run = run_prepare(wine_with_fakes, machine)
+    assert "Python 3.11, 3.12 or 3.13 was not found." in run.output and "Found Python" not in run.output
+    assert run.exit_code == 1 and machine.calls() == ["python -V"]
+
+
 def test_python_3_12_present_makes_a_venv_and_installs_the_planned_build(wine_with_fakes, tmp_path):
     machine = make_machine(tmp_path, pythons={"py": ["3.10.11", "3.12.7"]}, nvidia_smi=RTX_4070, winget=True)
     run = run_prepare(wine_with_fakes, machine)

@@ -221,10 +221,13 @@ rem %* starts a Python. 3.11-3.13 becomes BASE_PY; another version is remembered
 set "PROBE_VER="
 set "V_MAJOR="
 set "V_MINOR="
-for /f "tokens=2" %%A in ('call %* -V 2^>nul') do set "PROBE_VER=%%A"
+rem Only a "Python X.Y.Z" line counts: the Microsoft Store stand-in and a launcher without that version print
+rem sentences such as "Python was not found".
+for /f "tokens=1,2" %%A in ('call %* -V 2^>nul') do if "%%A"=="Python" set "PROBE_VER=%%B"
 if not defined PROBE_VER exit /b 0
 for /f "tokens=1 delims=." %%A in ("%PROBE_VER%") do set "V_MAJOR=%%A"
 for /f "tokens=2 delims=." %%A in ("%PROBE_VER%") do set "V_MINOR=%%A"
+if not "%V_MAJOR%"=="3" if not "%V_MAJOR%"=="2" exit /b 0
 if not "%V_MAJOR%"=="3" goto probe_other
 if not defined V_MINOR goto probe_other
 if %V_MINOR% LSS 11 goto probe_other
