@@ -61,6 +61,7 @@ def test_two_gpus_of_different_generations():
     both = plan_of("NVIDIA GeForce RTX 4090, 8.9, 581.57\nNVIDIA GeForce GTX 1060 6GB, 6.1, 581.57\n")
     assert both.variant.tag == "cu126" and both.gpu.name == "NVIDIA GeForce RTX 4090"
     assert "2 NVIDIA GPUs found. Training uses one GPU: the first listed, NVIDIA GeForce RTX 4090." in both.reason[0]
+    assert "CUDA 12.6 (cu126), the newest build that every GPU listed can run (on driver 581.57)." in both.reason[1]
     # A 5090 next to a 1080: no build covers both; decided for the first listed, the other named.
     split = plan_of("NVIDIA GeForce RTX 5090, 12.0, 581.57\nNVIDIA GeForce GTX 1080, 6.1, 581.57\n")
     assert split.variant.tag == "cu132"

@@ -184,8 +184,9 @@ def plan_for(gpus: list[Gpu], unreadable: list[str], smi_problem: str = "") -> P
     # which card CUDA numbers first.
     for_all = [v for v in usable if all(arch_is_covered(g.compute, v.archs) for g in others)]
     chosen = (for_all or usable)[0]
-    reason.append(f"{card}: installing PyTorch {PINNED_TORCH} with CUDA {chosen.cuda} ({chosen.tag}), the newest "
-                  f"build that has code for {sm_name(gpu.compute)} and runs on driver {gpu.driver_text}.")
+    why = (f"the newest build that every GPU listed can run (on driver {gpu.driver_text})" if chosen is not usable[0]
+           else f"the newest build that has code for {sm_name(gpu.compute)} and runs on driver {gpu.driver_text}")
+    reason.append(f"{card}: installing PyTorch {PINNED_TORCH} with CUDA {chosen.cuda} ({chosen.tag}), {why}.")
     if chosen is not VARIANTS[0] and VARIANTS[0] in for_card and gpu.driver < VARIANTS[0].min_driver:
         reason.append(f"(A driver {VARIANTS[0].min_driver[0]} or newer would allow CUDA {VARIANTS[0].cuda}; "
                       "not needed for this kit.)")
