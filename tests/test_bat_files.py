@@ -46,8 +46,12 @@ def test_bat_files_match_their_generator():
         assert (ROOT / name).read_bytes() == generator.to_crlf(text), f"{name} differs: run tools/write_bat_files.py"
 
 
-def test_prepare_venv_installs_cuda_torch_only_when_nvidia_smi_answers():
+def test_prepare_venv_leaves_the_decisions_to_python_and_installs_what_was_tested():
     text = (ROOT / "prepare_venv.bat").read_text(encoding="utf-8")
-    assert text.index("nvidia-smi") < text.index("whl/cu") < text.index(":cpu_torch") < text.index("whl/cpu")
-    assert "py -%%V" in text and "(3.12 3.11 3.10)" in text
-    assert '-m pip install -e .' in text
+    assert "py -%%V" in text and "(3.12 3.13 3.11)" in text
+    assert text.index("gemma_kit.venv_check") < text.index("nvidia-smi --query-gpu") \
+        < text.index('-S -m gemma_kit.setup_plan --nvidia-smi-csv') < text.index("setup_check torch-action") < text.index("--force-reinstall")
+    assert "--index-url %PLAN_index_url%" in text and "whl/cu" not in text  # no index fixed in the .bat
+    assert '"%PY%" -m pip install -c constraints.txt -e .' in text
+    assert text.index("setup_check verify") < text.index("Done. Next: run download_model.bat")
+    assert "winget install --id Python.Python.3.12" in text

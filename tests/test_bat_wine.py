@@ -206,6 +206,8 @@ def test_step_bat_without_venv_says_run_prepare_venv_first_and_pauses(wine, tmp_
 
 def test_prepare_venv_without_python_explains_how_to_install_it(wine, tmp_path):
     project = make_project(tmp_path, bridge=False)
+    (project / "scripts" / "gemma_kit").mkdir(parents=True)  # what prepare_venv.bat checks is extracted
+    shutil.copy2(ROOT / "scripts" / "gemma_kit" / "setup_plan.py", project / "scripts" / "gemma_kit")
     # The precondition, checked in the same Wine environment: neither py nor python resolves.
     probe = project / "find_python.bat"
     probe.write_bytes(b'@echo off\r\ncd /d "%~dp0"\r\n'
@@ -217,8 +219,10 @@ def test_prepare_venv_without_python_explains_how_to_install_it(wine, tmp_path):
     run = run_bat(wine, project, "prepare_venv.bat", pause=True)
     assert cmd_errors(run.output) == [], run.output
     assert run.exit_code == 1, run.output
-    assert "Python 3.10, 3.11 or 3.12 was not found." in run.output
-    assert 'in the installer tick "Add python.exe to PATH", then run this file again.' in run.output
+    assert "Python 3.11, 3.12 or 3.13 was not found." in run.output
+    # No winget either (none in a bare prefix): the python.org way, for both of its installers.
+    assert "Install Python 3.12 from https://www.python.org/downloads/ then run this file again." in run.output
+    assert 'tick "Add python.exe to PATH"; with the new Python install manager run: py install 3.12' in run.output
     assert "Using Python" not in run.output and not (project / ".venv").exists()
     assert PAUSE_PROMPT in run.output
 

@@ -87,3 +87,30 @@ def test_a_tight_fit_explains_a_slow_run(tmp_path):
     text = memory_plan_text(settings, GpuMemory("RTX 3050", 6 * GIB, need / 1.1, bf16=True))
     assert "tight (within the estimate's error): it will try." in text
     assert text.splitlines()[-1] == "     If the steps are very slow, the GPU is borrowing ordinary RAM: use one of these."
+
+
+def test_torch_build_advice_matches_the_state():
+    """Re-running prepare_venv.bat is advised only when the build is wrong (issue 17)."""
+    from gemma_kit.setup_plan import parse_nvidia_smi_csv
+    from gemma_kit.steps.doctor import judge_torch_build
+
+    def gpus(line):
+        return parse_nvidia_smi_csv(line)[0]
+
+    ada = gpus("NVIDIA GeForce RTX 4070, 8.9, 581.57")
+    cu126_archs = ("sm_50", "sm_60", "sm_70", "sm_75", "sm_80", "sm_86", "sm_90")
+    assert judge_torch_build("12.6", True, 89, cu126_archs, ada, "") == ""
+    cpu = judge_torch_build(None, False, None, (), ada, "")
+    assert "CPU-only PyTorch build is installed" in cpu and "run prepare_venv.bat again" in cpu
+    old_driver = judge_torch_build("13.2", False, None, (), gpus("NVIDIA GeForce RTX 4070, 8.9, 566.36"), "")
+    assert "driver 566.36 is too old for this PyTorch build (CUDA 13.2 needs 580" in old_driver
+    assert "prepare_venv" not in old_driver
+    right_but_down = judge_torch_build("12.6", False, None, (), ada, "")
+    assert "is right for the NVIDIA GeForce RTX 4070, but CUDA did not start" in right_but_down
+    assert "prepare_venv" not in right_but_down
+    pascal = judge_torch_build("13.2", False, None, (), gpus("NVIDIA GeForce GTX 1060 6GB, 6.1, 581.57"), "")
+    assert "has no code for the NVIDIA GeForce GTX 1060 6GB (sm_61)" in pascal and "prepare_venv.bat" in pascal
+    blackwell = judge_torch_build("12.6", True, 120, cu126_archs, gpus("NVIDIA GeForce RTX 5090, 12.0, 581.57"), "")
+    assert "no code for the GPU (sm_120" in blackwell
+    none = judge_torch_build(None, False, None, (), [], "nvidia-smi is not installed (it comes with the NVIDIA driver)")
+    assert none.startswith("no NVIDIA GPU answered (nvidia-smi is not installed") and "prepare_venv" not in none

@@ -3,7 +3,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_COMMAND = ".venv/bin/python -m pytest -q"
-SETUP_COMMAND = 'python3 -m venv .venv && .venv/bin/pip install -e ".[test]" && .venv/bin/gemma-kit demo'
+SETUP_COMMAND = ('python3 -m venv .venv && .venv/bin/pip install -c constraints.txt -e ".[test]" && '
+                 '.venv/bin/gemma-kit demo')
 
 
 def test_readme_shows_the_setup_and_test_commands():
@@ -15,7 +16,7 @@ def test_readme_shows_the_setup_and_test_commands():
 def test_ci_runs_the_readme_test_command_after_installing_the_project():
     lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
     assert lines[-1] == TEST_COMMAND
-    assert '.venv/bin/pip install -q -e ".[test]"' in lines
+    assert '.venv/bin/pip install -q -c constraints.txt -e ".[test]"' in lines
 
 
 def test_readme_is_bilingual_and_names_every_bat():

@@ -14,6 +14,9 @@ from ..core.checkpoint import find_checkpoint_problems, read_config
 from ..core.memory_plan import describe_run, plan_run, reference_text_config
 from ..core.console import human_size, say
 from ..core.settings import Settings
+from ..setup_plan import (DRIVER_DOWNLOAD_URL, Gpu, arch_is_covered, parse_nvidia_smi_csv, run_nvidia_smi,
+                          variant_for_cuda)
+from ..venv_check import SUPPORTED_PYTHONS, supported_range_text
 
 EPILOG = "Example: gemma-kit doctor\nRun it after prepare_venv.bat, or whenever a step fails and you don't know why."
 
@@ -34,9 +37,46 @@ def add_arguments(parser) -> None:
 
 def check_python() -> Finding:
     version = platform.python_version()
-    ok = (3, 10) <= sys.version_info[:2] <= (3, 12)
-    return Finding("Python", version, "" if ok else "Python 3.10, 3.11 or 3.12 is needed; install one and run "
-                   "prepare_venv.bat again")
+    ok = sys.version_info[:2] in SUPPORTED_PYTHONS
+    return Finding("Python", version, "" if ok else f"Python {supported_range_text()} is needed (the kit's "
+                   "libraries do not install on other versions); run prepare_venv.bat, which offers to install "
+                   "Python 3.12 and rebuilds .venv with it")
+
+
+def nvidia_gpus() -> tuple[list[Gpu], str]:
+    """What nvidia-smi says (GPUs, problem in words): the driver side, which torch cannot report without CUDA."""
+    text, problem = run_nvidia_smi()
+    gpus, _ = parse_nvidia_smi_csv(text)
+    return gpus, problem
+
+
+def judge_torch_build(cuda_build: str | None, cuda_available: bool, capability: int | None, arch_list,
+                      gpus: list[Gpu], smi_problem: str) -> str:
+    """The problem with the installed PyTorch build on this PC, with advice that matches it ("" = fine).
+
+    Only a wrong build is a reason to re-run prepare_venv.bat (it now replaces one); a right build that cannot
+    start CUDA is the driver's or the card's problem, and re-installing would change nothing."""
+    gpu = gpus[0] if gpus else None
+    if cuda_available:
+        if capability is not None and not arch_is_covered(capability, arch_list):
+            return (f"this PyTorch build has no code for the GPU (sm_{capability}; it has {', '.join(arch_list)}): "
+                    "run prepare_venv.bat again, it installs the build for this card")
+        return ""
+    if gpu is None:
+        return ("no NVIDIA GPU answered (" + (smi_problem or "nvidia-smi lists none") + "): training will run on "
+                "the CPU and be very slow. With an NVIDIA GPU, install its driver from " + DRIVER_DOWNLOAD_URL)
+    if cuda_build is None:
+        return (f"the CPU-only PyTorch build is installed, but the PC has an {gpu.name}: run prepare_venv.bat "
+                "again, it replaces the CPU build with the CUDA build for this card")
+    variant = variant_for_cuda(cuda_build)
+    if variant and gpu.driver < variant.min_driver:
+        return (f"the NVIDIA driver {gpu.driver_text} is too old for this PyTorch build (CUDA {cuda_build} needs "
+                f"{variant.min_driver[0]} or newer): update it from {DRIVER_DOWNLOAD_URL} and restart Windows")
+    if variant and not arch_is_covered(gpu.compute, variant.archs):
+        return (f"this PyTorch build (CUDA {cuda_build}) has no code for the {gpu.name} (sm_{gpu.compute}): run "
+                "prepare_venv.bat again, it installs the build for this card")
+    return (f"PyTorch's CUDA {cuda_build} build is right for the {gpu.name}, but CUDA did not start: restart "
+            f"Windows; if that does not help, install the newest driver from {DRIVER_DOWNLOAD_URL}")
 
 
 def check_torch_and_gpu() -> list[Finding]:
@@ -44,17 +84,22 @@ def check_torch_and_gpu() -> list[Finding]:
         import torch
     except ImportError:
         return [Finding("PyTorch", "not installed", "run prepare_venv.bat")]
-    findings = [Finding("PyTorch", torch.__version__)]
+    build = f"CUDA {torch.version.cuda} build" if torch.version.cuda else "CPU-only build"
+    findings = [Finding("PyTorch", f"{torch.__version__} ({build})")]
+    gpus, smi_problem = nvidia_gpus()
     if not torch.cuda.is_available():
-        built_for = "CUDA build" if torch.version.cuda else "CPU-only build"
-        findings.append(Finding("GPU", f"none usable ({built_for})",
-                                "training will run on the CPU and be very slow; with an NVIDIA GPU, update its "
-                                "driver and run prepare_venv.bat again so it installs the CUDA build"))
+        problem = judge_torch_build(torch.version.cuda, False, None, (), gpus, smi_problem)
+        findings.append(Finding("GPU", f"none usable ({build})", problem))
         return findings
+    major, minor = torch.cuda.get_device_capability(0)
+    capability = 10 * major + minor
     props = torch.cuda.get_device_properties(0)
     free, total = torch.cuda.mem_get_info(0)
     bf16 = "bf16 yes" if torch.cuda.is_bf16_supported() else "bf16 no (fp16 only)"
-    findings.append(Finding("GPU", f"{props.name}, {human_size(total)} VRAM, {human_size(free)} free, {bf16}"))
+    problem = judge_torch_build(torch.version.cuda, True, capability, tuple(torch.cuda.get_arch_list()), gpus,
+                                smi_problem)
+    findings.append(Finding("GPU", f"{props.name} (sm_{capability}), {human_size(total)} VRAM, {human_size(free)} "
+                                   f"free, {bf16}", problem))
     return findings
 
 

@@ -1,0 +1,189 @@
+"""Run inside the new .venv by prepare_venv.bat: is the installed PyTorch the one the plan chose, and does it work?
+
+`python -m gemma_kit.setup_check torch-action --variant cu126 --arch sm_61` prints one word for the .bat:
+`install` (no torch), `reinstall` (a CPU build, another release, or a build without code for this card: pip
+would call it "already satisfied", so the .bat adds --force-reinstall) or `keep`. It reads the installed
+version's local label (2.14.1+cu126) and does not import torch.
+
+`python -m gemma_kit.setup_check verify --outcome cuda --arch sm_61 --driver 566.36` checks what training
+needs: CUDA starts, the build has code for the card, a matmul runs on the GPU, bitsandbytes quantizes to 4 bits.
+The .bat says "Done" only when this exits 0; otherwise it printed Error: / What to do: naming the cause.
+The decisions are pure functions of the facts gathered (tests/test_setup_check.py covers each case).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+
+from .core.console import UserError, report_error, say
+from .setup_plan import (DRIVER_DOWNLOAD_URL, PINNED_TORCH, VARIANTS, arch_is_covered, parse_version_pair,
+                         variant_for_cuda)
+
+RERUN = "run prepare_venv.bat again: it replaces the installed PyTorch with the right build"
+
+
+def card_number(arch: str) -> int | None:
+    """"sm_61" -> 61."""
+    return int(arch[3:]) if arch.startswith("sm_") and arch[3:].isdigit() else None
+
+
+def torch_action(installed: str | None, variant: str, arch: str, platform: str = sys.platform,
+                 pinned: str = PINNED_TORCH) -> tuple[str, str]:
+    """(install | reinstall | keep, why) for the torch version string pip recorded (None: not installed)."""
+    if not installed:
+        return "install", "PyTorch is not installed yet"
+    release, _, label = installed.partition("+")
+    if release != pinned:
+        return "reinstall", f"PyTorch {installed} is installed; the kit is tested with {pinned}"
+    if variant == "cpu":
+        return "keep", f"PyTorch {installed} is installed"
+    # PyPI's Windows wheel carries no label and is CPU-only; its Linux wheel is the default CUDA build.
+    if not label:
+        label = "cpu" if platform == "win32" else VARIANTS[0].tag
+    if label == "cpu":
+        return "reinstall", f"PyTorch {installed} is the CPU-only build"
+    have = next((v for v in VARIANTS if v.tag == label), None)
+    card = card_number(arch)
+    if have is None or card is None or not arch_is_covered(card, have.archs):
+        return "reinstall", f"PyTorch {installed} has no code for this card ({arch})"
+    return "keep", f"PyTorch {installed} has code for this card ({arch})"
+
+
+@dataclass
+class TorchFacts:
+    """What the installed PyTorch says about this PC (gathered by gather_facts, or written by a test)."""
+    torch_error: str = ""               # import torch failed
+    cuda_build: str | None = None       # torch.version.cuda: None for a CPU-only build
+    cuda_available: bool = False
+    device_name: str = ""
+    capability: int | None = None       # 10*major + minor of cuda:0
+    arch_list: tuple[str, ...] = ()     # torch.cuda.get_arch_list()
+    matmul_error: str = ""
+    bnb_error: str = ""                 # bitsandbytes import or 4-bit round trip failed
+
+
+def diagnose(facts: TorchFacts, outcome: str, arch: str, driver: str = "") -> list[UserError]:
+    """Everything that stops training with this setup, cause first ([] = ready)."""
+    if facts.torch_error:
+        return [UserError(f"PyTorch does not load: {facts.torch_error}",
+                          "delete the .venv folder and run prepare_venv.bat again")]
+    problems = []
+    if outcome == "cuda":
+        if facts.cuda_build is None:
+            problems.append(UserError("The installed PyTorch is the CPU-only build, although this PC has an "
+                                      "NVIDIA GPU.", RERUN))
+        elif not facts.cuda_available:
+            need = variant_for_cuda(facts.cuda_build)
+            have = parse_version_pair(driver) if driver else None
+            if need and have and have < need.min_driver:
+                problems.append(UserError(
+                    f"The NVIDIA driver {driver} is too old for PyTorch with CUDA {facts.cuda_build} (it needs "
+                    f"{need.min_driver[0]} or newer).",
+                    f"update the driver from {DRIVER_DOWNLOAD_URL}, restart Windows, then run prepare_venv.bat "
+                    "again"))
+            else:
+                problems.append(UserError(
+                    f"PyTorch (CUDA {facts.cuda_build}) cannot use the GPU: CUDA did not start.",
+                    f"restart Windows; if that does not help, install the newest driver from "
+                    f"{DRIVER_DOWNLOAD_URL} and run prepare_venv.bat again"))
+        elif facts.capability is not None and not arch_is_covered(facts.capability, facts.arch_list):
+            name = f"{facts.device_name} (sm_{facts.capability})"
+            if facts.capability < 50:
+                problems.append(UserError(f"The {name} is too old for PyTorch {PINNED_TORCH}.",
+                                          "training needs an NVIDIA GPU of compute capability 5.0 or newer; "
+                                          "without one it runs on the CPU (very slowly)"))
+            else:
+                problems.append(UserError(
+                    f"This PyTorch build has no code for the {name}: it has {', '.join(facts.arch_list)}.",
+                    RERUN))
+        elif facts.matmul_error:
+            problems.append(UserError(f"A test calculation on the {facts.device_name} failed: {facts.matmul_error}",
+                                      RERUN if "no kernel image" in facts.matmul_error else
+                                      f"restart Windows, update the driver from {DRIVER_DOWNLOAD_URL}, then run "
+                                      "prepare_venv.bat again"))
+    if facts.bnb_error:
+        old = facts.capability is not None and facts.capability < 60
+        problems.append(UserError(
+            f"bitsandbytes (the 4-bit part of training) does not work: {facts.bnb_error}",
+            f"the {facts.device_name} is too old for 4-bit training; a GPU of compute capability 6.0 or newer "
+            "is needed" if old else "run prepare_venv.bat again; if it repeats, delete the .venv folder first"))
+    return problems
+
+
+def gather_facts(use_gpu: bool) -> TorchFacts:
+    facts = TorchFacts()
+    try:
+        import torch
+    except Exception as e:  # a broken install raises ImportError, OSError (a DLL) and others
+        facts.torch_error = f"{type(e).__name__}: {e}"
+        return facts
+    facts.cuda_build = torch.version.cuda
+    facts.cuda_available = bool(torch.cuda.is_available())
+    if facts.cuda_available:
+        major, minor = torch.cuda.get_device_capability(0)
+        facts.capability = 10 * major + minor
+        facts.device_name = torch.cuda.get_device_name(0)
+        facts.arch_list = tuple(torch.cuda.get_arch_list())
+        try:
+            a = torch.ones(64, 64, device="cuda:0")
+            if float((a @ a).sum().item()) != 64.0 * 64 * 64:
+                facts.matmul_error = "the result was wrong"
+        except Exception as e:  # "no kernel image is available", out of memory, driver errors
+            facts.matmul_error = f"{type(e).__name__}: {e}"
+    try:
+        import bitsandbytes.functional as bnb_functional
+
+        if use_gpu and facts.cuda_available:
+            x = torch.linspace(-1, 1, 256, device="cuda:0", dtype=torch.float16)
+            packed, state = bnb_functional.quantize_4bit(x, quant_type="nf4")
+            back = bnb_functional.dequantize_4bit(packed, state, quant_type="nf4")
+            if float((back.float() - x.float()).abs().max()) > 0.2:
+                facts.bnb_error = "a 4-bit round trip gave wrong numbers"
+    except Exception as e:
+        facts.bnb_error = f"{type(e).__name__}: {e}"
+    return facts
+
+
+def installed_torch_version() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("torch")
+    except PackageNotFoundError:
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gemma_kit.setup_check")
+    sub = parser.add_subparsers(dest="command", required=True)
+    action = sub.add_parser("torch-action", help="install, reinstall or keep the installed PyTorch")
+    verify = sub.add_parser("verify", help="check that PyTorch, the GPU and bitsandbytes work together")
+    for p in (action, verify):
+        p.add_argument("--variant", default="cpu")
+        p.add_argument("--arch", default="none")
+    verify.add_argument("--outcome", default="no_gpu")
+    verify.add_argument("--driver", default="")
+    args = parser.parse_args(argv)
+    if args.command == "torch-action":
+        word, why = torch_action(installed_torch_version(), args.variant, args.arch)
+        print(f"{why}.", file=sys.stderr, flush=True)
+        print(word, flush=True)
+        return 0
+    facts = gather_facts(use_gpu=args.outcome == "cuda")
+    problems = diagnose(facts, args.outcome, args.arch, args.driver)
+    for problem in problems:
+        report_error(problem)
+    if problems:
+        return 1
+    if args.outcome == "cuda":
+        say(f"Checked: PyTorch uses the {facts.device_name} (sm_{facts.capability}, CUDA {facts.cuda_build}), "
+            "a test calculation ran on it, and 4-bit quantization works.")
+    else:
+        say("Checked: PyTorch and bitsandbytes load. There is no usable NVIDIA GPU, so training will run on the "
+            "CPU (very slowly).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

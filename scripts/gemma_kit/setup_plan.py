@@ -1,0 +1,275 @@
+"""Which PyTorch build this PC needs: the decision prepare_venv.bat acts on.
+
+Standard library only, and nothing imported from the package beyond its empty __init__: it runs before any
+dependency is installed, as `python -S -m gemma_kit.setup_plan` with scripts/ on PYTHONPATH.
+
+Input: what `nvidia-smi --query-gpu=name,compute_cap,driver_version --format=csv,noheader` prints (read from
+`--nvidia-smi-csv FILE`, or by running nvidia-smi). Output: the line `torch_index=<cpu or index URL>`, then the
+reason in plain words; `--plan-file FILE` also writes key=value lines for the .bat (see write_plan_file).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# The torch release the kit pins (constraints.txt holds the same version). 2.14 is the last release with
+# CUDA 12.x wheels, the only ones that still carry Pascal and Volta: "PyTorch 2.14 is the last release to ship
+# any CUDA 12.x wheels" (https://dev-discuss.pytorch.org/t/notice-cuda-12-6-wheels-will-no-longer-be-published-from-pytorch-2-15-drops-maxwell-pascal-volta/3432,
+# RFC https://github.com/pytorch/pytorch/issues/190385). Moving to 2.15 drops GTX 10xx and V100 users.
+PINNED_TORCH = "2.14.1"
+TORCH_INDEX_ROOT = "https://download.pytorch.org/whl/"
+DRIVER_DOWNLOAD_URL = "https://www.nvidia.com/Download/index.aspx"
+NVIDIA_SMI_QUERY = ["nvidia-smi", "--query-gpu=name,compute_cap,driver_version", "--format=csv,noheader"]
+
+
+@dataclass(frozen=True)
+class CudaVariant:
+    tag: str                        # the folder on PyTorch's index: https://download.pytorch.org/whl/<tag>
+    cuda: str                       # the CUDA version the wheels are built with
+    min_driver: tuple[int, int]     # the oldest NVIDIA driver (Windows numbering) that runs these wheels
+    archs: tuple[int, ...]          # compute capabilities with machine code in the wheels, 10*major + minor
+
+    @property
+    def index_url(self) -> str:
+        return TORCH_INDEX_ROOT + self.tag
+
+
+# THE table: torch 2.14's CUDA builds for Windows x86_64, newest first.
+# - Which variants 2.14 ships (12.6 legacy, 13.0 stable, 13.2 default): PyTorch RFC for release 2.14,
+#   https://github.com/pytorch/pytorch/issues/190355, and RELEASE.md "PyTorch CUDA Support Matrix" as updated
+#   for 2.14 in https://github.com/pytorch/pytorch/pull/197555 and https://github.com/pytorch/pytorch/pull/194367.
+# - Architectures, "Linux x86_64 and Windows" rows of the same matrix: 12.6.3 = Maxwell 5.0, Pascal 6.0,
+#   Volta 7.0, Turing 7.5, Ampere 8.0/8.6, Hopper 9.0; 13.0.x and 13.2.x = Turing 7.5, Ampere 8.0/8.6,
+#   Hopper 9.0, Blackwell 10.0/12.0 ("+PTX available on linux builds only": Windows wheels have no PTX, so a
+#   card runs them only through machine code for its own major version, see arch_is_covered).
+# - Minimum drivers: NVIDIA CUDA Toolkit release notes, Table 2 "Minimum Required Driver Version for CUDA Minor
+#   Version Compatibility": 12.x >= 525, 13.x >= 580
+#   (https://docs.nvidia.com/cuda/archive/13.2.2/cuda-toolkit-release-notes/index.html). PyTorch's wheels carry
+#   their own CUDA runtime and rely on that compatibility (its CI checks it:
+#   https://github.com/pytorch/pytorch/issues/82913). Table 3's per-toolkit drivers are not used: for 13.x it
+#   gives no Windows figure at all ("N/A"; the Windows driver is no longer bundled since 13.1).
+# cu130 has the same driver floor and architectures as cu132, so it is never chosen; it stays in the table so
+# that doctor can judge a venv that already has it.
+VARIANTS: tuple[CudaVariant, ...] = (
+    CudaVariant("cu132", "13.2", (580, 0), (75, 80, 86, 90, 100, 120)),
+    CudaVariant("cu130", "13.0", (580, 0), (75, 80, 86, 90, 100, 120)),
+    CudaVariant("cu126", "12.6", (525, 0), (50, 60, 70, 75, 80, 86, 90)),
+)
+CPU_INDEX_URL = TORCH_INDEX_ROOT + "cpu"
+
+
+def variant_for_cuda(cuda_version: str | None) -> CudaVariant | None:
+    """The table row of an installed build, from torch.version.cuda ("13.2"), or None (CPU or unknown)."""
+    if not cuda_version:
+        return None
+    major_minor = ".".join(cuda_version.split(".")[:2])
+    return next((v for v in VARIANTS if v.cuda == major_minor), None)
+
+
+def arch_is_covered(card: int, archs) -> bool:
+    """Whether machine code built for `archs` runs on a card of compute capability `card` (10*major + minor).
+
+    NVIDIA's rule: code for X.y runs on X.z when z >= y (same major only). So an RTX 4070 (8.9) runs the 8.6
+    code and a GTX 1060 (6.1) the 6.0 code, but an RTX 5090 (12.0) needs 12.0 itself. `archs` are numbers, or
+    torch.cuda.get_arch_list() strings such as "sm_86" ("compute_XY" is PTX, which the Windows wheels lack)."""
+    numbers = []
+    for arch in archs:
+        if isinstance(arch, int):
+            numbers.append(arch)
+        elif isinstance(arch, str) and arch.startswith("sm_") and arch[3:].isdigit():
+            numbers.append(int(arch[3:]))
+    return any(a // 10 == card // 10 and a % 10 <= card % 10 for a in numbers)
+
+
+def sm_name(card: int) -> str:
+    return f"sm_{card}"
+
+
+@dataclass(frozen=True)
+class Gpu:
+    name: str
+    compute: int                    # 10*major + minor: 8.9 -> 89, 12.0 -> 120
+    driver: tuple[int, int]
+    driver_text: str
+
+    @property
+    def compute_text(self) -> str:
+        return f"{self.compute // 10}.{self.compute % 10}"
+
+
+def parse_version_pair(text: str) -> tuple[int, int] | None:
+    parts = text.strip().split(".")
+    if len(parts) < 2 or not all(p.isdigit() for p in parts[:2]):
+        return None
+    return int(parts[0]), int(parts[1])
+
+
+def parse_nvidia_smi_csv(text: str) -> tuple[list[Gpu], list[str]]:
+    """(GPUs in the order nvidia-smi lists them, lines that are not a GPU row)."""
+    gpus, unreadable = [], []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        fields = [f.strip() for f in line.rsplit(",", 2)]  # names could hold a comma; the numbers cannot
+        compute = parse_version_pair(fields[1]) if len(fields) == 3 else None
+        driver = parse_version_pair(fields[2]) if len(fields) == 3 else None
+        if not fields[0] or compute is None or driver is None or compute[1] > 9:
+            unreadable.append(line.strip())
+            continue
+        gpus.append(Gpu(fields[0], 10 * compute[0] + compute[1], driver, fields[2]))
+    return gpus, unreadable
+
+
+@dataclass
+class Plan:
+    outcome: str                    # "cuda", "no_gpu", "card_too_old" (CPU build), "driver_too_old" (stop)
+    variant: CudaVariant | None
+    gpu: Gpu | None
+    reason: list[str] = field(default_factory=list)
+
+    @property
+    def torch_index(self) -> str:
+        return self.variant.index_url if self.variant else "cpu"
+
+    @property
+    def index_url(self) -> str:
+        return self.variant.index_url if self.variant else CPU_INDEX_URL
+
+
+CPU_MEANING = ("The CPU build of PyTorch will be installed: every step works, but training on the processor is "
+               "very slow (days instead of hours).")
+
+
+def plan_for(gpus: list[Gpu], unreadable: list[str], smi_problem: str = "") -> Plan:
+    if not gpus:
+        if smi_problem:
+            why = f"No NVIDIA GPU found: {smi_problem}."
+        elif unreadable:
+            shown = "; ".join(unreadable[:2])
+            why = (f"No NVIDIA GPU found: nvidia-smi printed something this kit does not understand ({shown}). "
+                   "A very old NVIDIA driver does this: if you have an NVIDIA card, update its driver from "
+                   f"{DRIVER_DOWNLOAD_URL} and run prepare_venv.bat again.")
+        else:
+            why = "No NVIDIA GPU found: nvidia-smi answered but listed no GPU."
+        return Plan("no_gpu", None, None, [why, CPU_MEANING])
+
+    gpu, others = gpus[0], gpus[1:]
+    reason = []
+    if unreadable:
+        reason.append(f"Note: {len(unreadable)} line(s) of nvidia-smi's answer were not understood and ignored.")
+    if others:
+        names = ", ".join(f"{g.name} (compute {g.compute_text})" for g in others)
+        reason.append(f"{len(gpus)} NVIDIA GPUs found. Training uses one GPU: the first listed, {gpu.name}. "
+                      f"The build is chosen for it (also here: {names}).")
+    card = f"{gpu.name} (compute capability {gpu.compute_text}, {sm_name(gpu.compute)}, driver {gpu.driver_text})"
+
+    for_card = [v for v in VARIANTS if arch_is_covered(gpu.compute, v.archs)]
+    if not for_card:
+        reason += [f"The {card} is too old for PyTorch {PINNED_TORCH}: its CUDA builds need compute capability "
+                   "5.0 or newer.", CPU_MEANING]
+        return Plan("card_too_old", None, gpu, reason)
+    usable = [v for v in for_card if gpu.driver >= v.min_driver]
+    if not usable:
+        need = min(for_card, key=lambda v: v.min_driver)
+        reason.append(f"The NVIDIA driver {gpu.driver_text} is too old for the {gpu.name}: PyTorch {PINNED_TORCH} "
+                      f"with CUDA {need.cuda} (the build this card needs) requires driver {need.min_driver[0]} or "
+                      f"newer. Update the driver from {DRIVER_DOWNLOAD_URL}, restart Windows, then run "
+                      "prepare_venv.bat again.")
+        return Plan("driver_too_old", None, gpu, reason)
+    # The newest build for the training GPU; among those, one every listed GPU can run, so it does not matter
+    # which card CUDA numbers first.
+    for_all = [v for v in usable if all(arch_is_covered(g.compute, v.archs) for g in others)]
+    chosen = (for_all or usable)[0]
+    why = (f"the newest build that every GPU listed can run (on driver {gpu.driver_text})" if chosen is not usable[0]
+           else f"the newest build that has code for {sm_name(gpu.compute)} and runs on driver {gpu.driver_text}")
+    reason.append(f"{card}: installing PyTorch {PINNED_TORCH} with CUDA {chosen.cuda} ({chosen.tag}), {why}.")
+    if chosen is not VARIANTS[0] and VARIANTS[0] in for_card and gpu.driver < VARIANTS[0].min_driver:
+        reason.append(f"(A driver {VARIANTS[0].min_driver[0]} or newer would allow CUDA {VARIANTS[0].cuda}; "
+                      "not needed for this kit.)")
+    left_out = [g for g in others if not arch_is_covered(g.compute, chosen.archs)]
+    if left_out:
+        reason.append("This build cannot use: " + ", ".join(f"{g.name} ({sm_name(g.compute)})" for g in left_out)
+                      + ". That does not matter for training, which runs on one GPU.")
+    return Plan("cuda", chosen, gpu, reason)
+
+
+def run_nvidia_smi() -> tuple[str, str]:
+    """(its output, a problem in words or "")."""
+    try:
+        done = subprocess.run(NVIDIA_SMI_QUERY, capture_output=True, text=True, timeout=60)
+    except FileNotFoundError:
+        return "", "nvidia-smi is not installed (it comes with the NVIDIA driver)"
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return "", f"nvidia-smi could not be run ({e})"
+    if done.returncode != 0:
+        said = (done.stdout + done.stderr).strip().splitlines()
+        return "", f"nvidia-smi failed (exit code {done.returncode}{': ' + said[0] if said else ''})"
+    return done.stdout, ""
+
+
+# How cmd says a program does not exist: Windows' exit code and wording, then Wine's.
+COMMAND_NOT_FOUND_EXIT = 9009
+COMMAND_NOT_FOUND_WORDS = ("is not recognized as an internal or external command", "Can't recognize")
+
+
+def problem_of_failed_run(exit_code: int, output: str) -> str:
+    """In words: why nvidia-smi, run by the .bat with its output in a file, gave no answer."""
+    if exit_code == COMMAND_NOT_FOUND_EXIT or any(w in output for w in COMMAND_NOT_FOUND_WORDS):
+        return "nvidia-smi is not installed (it comes with the NVIDIA driver)"
+    said = output.strip().splitlines()
+    return f"nvidia-smi failed (exit code {exit_code}{': ' + said[0].strip() if said else ''})"
+
+
+def read_csv_file(path: Path) -> tuple[str, str]:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace"), ""
+    except OSError as e:
+        return "", f"the nvidia-smi answer {path} could not be read ({e.strerror or e})"
+
+
+def plan_lines(plan: Plan) -> dict[str, str]:
+    """What the .bat reads: plain tokens only (no spaces or cmd special characters)."""
+    return {
+        "torch_index": plan.torch_index,
+        "index_url": plan.index_url,
+        "torch_version": PINNED_TORCH,
+        "variant": plan.variant.tag if plan.variant else "cpu",
+        "outcome": plan.outcome,
+        "gpu_arch": sm_name(plan.gpu.compute) if plan.gpu else "none",
+        "driver": plan.gpu.driver_text if plan.gpu and plan.gpu.driver_text.replace(".", "").isdigit() else "none",
+    }
+
+
+def write_plan_file(plan: Plan, path: Path) -> None:
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text("".join(f"{k}={v}\n" for k, v in plan_lines(plan).items()), encoding="ascii")
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -S -m gemma_kit.setup_plan",
+                                     description="Choose the PyTorch build (CUDA variant or CPU) for this PC.")
+    parser.add_argument("--nvidia-smi-csv", type=Path, metavar="FILE",
+                        help="read nvidia-smi's CSV answer from FILE instead of running nvidia-smi")
+    parser.add_argument("--nvidia-smi-exit-code", type=int, default=0, metavar="N",
+                        help="the exit code of the nvidia-smi run that wrote --nvidia-smi-csv")
+    parser.add_argument("--plan-file", type=Path, metavar="FILE", help="also write key=value lines for the .bat")
+    args = parser.parse_args(argv)
+    text, problem = read_csv_file(args.nvidia_smi_csv) if args.nvidia_smi_csv else run_nvidia_smi()
+    if args.nvidia_smi_csv and args.nvidia_smi_exit_code and not problem:
+        text, problem = "", problem_of_failed_run(args.nvidia_smi_exit_code, text)
+    plan = plan_for(*parse_nvidia_smi_csv(text), smi_problem=problem)
+    print(f"torch_index={plan.torch_index}")
+    for line in plan.reason:
+        print(line)
+    if args.plan_file:
+        write_plan_file(plan, args.plan_file)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
