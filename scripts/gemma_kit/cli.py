@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 from dataclasses import dataclass
@@ -116,6 +117,9 @@ def quiet_developer_hints(debug: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     make_output_safe()
+    # cuda:0 is then the first GPU nvidia-smi lists, the one prepare_venv.bat chose the PyTorch build for (CUDA's
+    # default order is fastest first); read when CUDA starts, so it must be set before any step touches the GPU.
+    os.environ.setdefault("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -16,10 +15,7 @@ from typing import Any, Literal
 
 from .console import UserError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+import tomllib
 
 MODEL_REPOS = {"E2B": "google/gemma-3n-E2B-it", "E4B": "google/gemma-3n-E4B-it"}
 
