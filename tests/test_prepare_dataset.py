@@ -618,12 +618,12 @@ def test_missing_dataset_folder_is_a_user_error(tmp_path, capsys):
     assert "Error: The dataset folder dataset does not exist." in err
 
 
-def test_a_single_conversation_is_a_user_error(tmp_path, capsys):
+def test_a_single_conversation_of_one_exchange_is_a_user_error(tmp_path, capsys):
     root = make_project(tmp_path, "openai/single_conversation.json")
     code, _, err = run_step(root, capsys, "--mode", "instruct")
     assert code == 1
-    assert ("Error: Only 1 conversation is usable; at least 2 are needed: one to train on and one kept aside "
-            "to check that training works.") in err
+    assert ("Error: Only 1 conversation with a single exchange is usable; at least 2 exchanges are needed: one to "
+            "train on and one kept aside to check that training works.") in err
 
 
 def test_no_usable_conversation_is_a_user_error_naming_the_reasons(tmp_path, capsys):

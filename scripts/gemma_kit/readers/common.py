@@ -415,6 +415,12 @@ def count_lines(path: Path, n_bytes: int) -> int:
     return lines
 
 
+def describe_unexpected(error: Exception) -> str:
+    """An exception a reader did not foresee, in one short line for the report (--debug shows the traceback)."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {text[:160]}" if text else type(error).__name__
+
+
 def first_keys_of(value: Any) -> list[str]:
     if isinstance(value, dict):
         return [str(k) for k in value][:10]

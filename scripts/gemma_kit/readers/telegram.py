@@ -15,14 +15,15 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from .common import SKIP_EMPTY, WARNING_PREFIX, Conversation, ConversationBuilder, SkipCounter, stream_items, \
-    text_of
+from .common import SKIP_EMPTY, SKIP_ODD_ITEM, WARNING_PREFIX, Conversation, ConversationBuilder, SkipCounter, \
+    describe_unexpected, stream_items, text_of
 from .detect import FileShape
 
 # A silence longer than this starts a new dialog. People come back to the same chat after a night or a
 # working day with a new topic; an example whose history spans that gap would teach the model to answer
 # things said hours earlier. 6 h keeps a lively evening together and splits day from day.
 DIALOG_GAP_SECONDS = 6 * 60 * 60
+LAST_PLAUSIBLE_TIME = 253_402_300_800  # year 10000: a later date_unixtime is damage, and would cut a dialog
 
 PERSONAL_CHAT_TYPES = {"personal_chat"}
 GROUP_CHAT_TYPES = {"private_group", "private_supergroup", "public_supergroup"}
@@ -194,17 +195,22 @@ def dialogs_of_chat(messages: Iterable[Any], owner: OwnerRule, chat_label: str,
         if not text or "forwarded_from" in m:
             counter.skip(skip_reason_of(m) if not text else SKIP_FORWARDED, where=where_in_chat(chat_label, m))
             continue
-        when = time_of(m)
+        try:
+            when = time_of(m)
+            from_id = m.get("from_id") or ""
+            if from_id.__class__ is not str:
+                from_id = sender_id(from_id)
+            role = roles.get(from_id) or owner.role_of(from_id, m.get("from"))
+        except Exception as e:  # noqa: BLE001 - a message in a shape never seen is counted, the chat goes on
+            counter.skip(SKIP_ODD_ITEM, where=f"{where_in_chat(chat_label, m)}: {describe_unexpected(e)}")
+            continue
         if builder is None or (when is not None and last_time is not None and when - last_time > DIALOG_GAP_SECONDS):
             if builder is not None and (conversation := builder.build()):
                 yield conversation
             builder = ConversationBuilder(f"{chat_label}, dialog of {m.get('date', '?')}", counter)
         if when is not None:
             last_time = when
-        from_id = m.get("from_id") or ""
-        if from_id.__class__ is not str:
-            from_id = sender_id(from_id)
-        builder.add(roles.get(from_id) or owner.role_of(from_id, m.get("from")), text)
+        builder.add(role, text)
     counter.read(n_read)
     if builder is not None and (conversation := builder.build()):
         yield conversation
@@ -234,12 +240,14 @@ def sender_id(from_id: Any) -> str:
 
 
 def time_of(m: dict) -> float | None:
-    """Seconds since 1970 (`date_unixtime`, or the local `date` of older exports); None if absent."""
+    """Seconds since 1970 (`date_unixtime`, or the local `date` of older exports); None if absent or not a time
+    (a list, an object, a float out of range in a damaged export: the message stays, only the time is unknown)."""
     try:
         unix = m.get("date_unixtime")
-        if unix:
-            return int(unix)
+        if isinstance(unix, (str, int, float)) and not isinstance(unix, bool) and unix:
+            seconds = int(unix)
+            return seconds if 0 <= seconds < LAST_PLAUSIBLE_TIME else None
         date = m.get("date")
         return datetime.fromisoformat(date).timestamp() if isinstance(date, str) else None
-    except ValueError:
+    except (ValueError, OverflowError, OSError):
         return None

@@ -13,6 +13,7 @@ import gc
 import hashlib
 import json
 import random
+import traceback
 from array import array
 from collections import Counter
 from collections.abc import Iterator
@@ -26,8 +27,8 @@ import ijson
 from ..core.console import UserError, ask_choice, byte_bar, next_step, say, warn
 from ..core.paths import atomic_file
 from ..core.settings import Settings
-from ..readers.common import WARNING_PREFIX, Conversation, FileProblem, InvalidJson, SkipCounter, Turn, \
-    UnrecognisedFile, stream_items, stream_jsonl
+from ..readers.common import SKIP_ODD_ITEM, WARNING_PREFIX, Conversation, FileProblem, InvalidJson, SkipCounter, \
+    Turn, UnrecognisedFile, describe_unexpected, stream_items, stream_jsonl
 from ..readers.detect import EXPECTED_SHAPES, FORMAT_LABELS, FileShape, detect_shape
 from ..readers.normalise import normalise_conversations, split_system
 from ..readers.records import conversation_from_record
@@ -74,12 +75,13 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     check_json_parser(sum(p.stat().st_size for p in files))
     mode = choose_mode(settings, getattr(args, "mode", None))
     with cyclic_gc_paused():
-        reading = read_exports(files, settings)
+        reading = read_exports(files, settings, debug=bool(getattr(args, "debug", False)))
         count_other_files(other_files, reading.counter, settings.root)
         conversations = normalise_conversations(
             reading.conversations, reading.counter, min_dialog_messages=settings.min_dialog_messages,
             max_message_length=settings.max_message_length, max_dialog_length=settings.max_dialog_length)
         check_usable(conversations, reading)
+        conversations = hold_out_end_of_single_dialog(conversations, settings.eval_fraction, reading)
         eval_groups = choose_eval_groups(conversations, settings.eval_fraction, settings.seed)
         tokens_per_char, token_method = measure_tokens_per_char(settings, conversations)
         window = example_window(mode, settings.window_size)
@@ -180,7 +182,7 @@ class Reading:
     notes: list[str] = field(default_factory=list)
 
 
-def read_exports(files: list[Path], settings: Settings) -> Reading:
+def read_exports(files: list[Path], settings: Settings, debug: bool = False) -> Reading:
     reading = Reading()
     with byte_bar(sum(p.stat().st_size for p in files), "Reading exports") as bar:
         for path in files:
@@ -191,6 +193,12 @@ def read_exports(files: list[Path], settings: Settings) -> Reading:
                 record_problem(reading, label, problem)
             except OSError as e:
                 record_problem(reading, label, FileProblem(f"could not be read ({e.strerror or e})"))
+            except Exception as e:  # noqa: BLE001 - one odd file must never abort the run (issue 19)
+                if debug:
+                    traceback.print_exc()
+                record_problem(reading, label, FileProblem(
+                    f"has a shape this step did not expect, so it was skipped ({describe_unexpected(e)}; "
+                    f"--debug shows where)"))
     if any(p["problem"] == "unrecognised" for p in reading.problems):
         say(f"Formats this step reads: {EXPECTED_SHAPES}")
     for note in reading.notes:
@@ -241,7 +249,15 @@ def conversations_of_records(path: Path, shape: FileShape, label: str, counter: 
         items = stream_items(path, shape.prefix, bar)
         records = ((f"{label}, record {n}", record) for n, record in enumerate(items, 1))
     for where, record in records:
-        kind, conversation = conversation_from_record(record, where, counter)
+        # A record is read into its own counter first, so one that breaks half-way is counted once, whole.
+        record_counter = SkipCounter()
+        try:
+            kind, conversation = conversation_from_record(record, where, record_counter)
+        except Exception as e:  # noqa: BLE001 - an odd record is skipped and counted, the file goes on
+            counter.read(1)
+            counter.skip(SKIP_ODD_ITEM, unit="records", messages=1, where=f"{where}: {describe_unexpected(e)}")
+            continue
+        counter.merge(record_counter)
         if kind is not None:
             formats[FORMAT_LABELS[kind]] += 1
         if conversation is not None:
@@ -268,10 +284,38 @@ def check_usable(conversations: list[Conversation], reading: Reading) -> None:
                         "A conversation needs a message and a reply from the other side. For Telegram, check "
                         "telegram_owner (your name or user id) and include_group_chats in settings.toml.")
     groups = {c.group for c in conversations}
-    if len(groups) < 2:
-        raise UserError(f"Only {len(groups)} conversation is usable; at least 2 are needed: one to train on and "
-                        f"one kept aside to check that training works.",
+    if len(groups) == 1 and sum(len(split_system(c.turns)[1]) // 2 for c in conversations) < 2:
+        raise UserError("Only 1 conversation with a single exchange is usable; at least 2 exchanges are needed: "
+                        "one to train on and one kept aside to check that training works.",
                         "Add more chats to the dataset folder (more conversations also make a better model).")
+
+
+def hold_out_end_of_single_dialog(conversations: list[Conversation], eval_fraction: float,
+                                  reading: Reading) -> list[Conversation]:
+    """With one dialog only (one long ChatGPT chat, one Telegram chat without long silences), its last exchanges
+    become the evaluation side: whole exchanges, under a group of their own, so no training window reaches them."""
+    if len({c.group for c in conversations}) != 1:
+        return conversations
+    pieces = [split_system(c.turns) for c in conversations]
+    n_exchanges = sum(len(body) // 2 for _, body in pieces)
+    n_eval = min(n_exchanges - 1, max(1, round(n_exchanges * eval_fraction)))
+    held_out, remaining, kept = [], n_eval, list(conversations)
+    while remaining:
+        system, body = pieces.pop()
+        last = kept.pop()
+        take = min(remaining, len(body) // 2)
+        cut = len(body) - 2 * take
+        if cut:
+            kept.append(Conversation(last.turns[:len(last.turns) - 2 * take], last.source, last.group))
+        # The system prompt heads both sides; its message is accounted for on the training side only.
+        head = [system if not cut else system._replace(message_count=0)] if system else []
+        held_out.insert(0, Conversation(head + body[cut:], last.source, last.group + 1))
+        remaining -= take
+    note = (f"Only one dialog was found, so its last {n_eval} exchange(s) of {n_exchanges} are kept aside to "
+            f"check the training (no training example contains them). More chats give a better check.")
+    reading.notes.append(note)
+    say(note)
+    return kept + held_out
 
 
 def no_usable_file_error(problems: list[dict[str, Any]]) -> UserError:
