@@ -234,3 +234,96 @@ def test_a_single_long_conversation_holds_out_its_last_exchanges(tmp_path, capsy
     assert {"question 17", "answer 17", "Be brief."} <= train_texts
     assert all(example[0] == {"role": "system", "content": "Be brief."} for example in train + evaluation)
     assert report_of(tmp_path)["messages"] == {"read": 41, "kept": 41, "skipped": 0}
+
+
+# ---- counts that lie ------------------------------------------------------------------------------------------
+def test_two_identical_exports_count_the_second_copy_as_duplicates(tmp_path, capsys):
+    for name in ("a.json", "copy of a.json"):
+        write_json(tmp_path / "dataset" / name, openai_records(6))
+    code, out, _ = run(tmp_path, capsys)
+    assert code == 0
+    assert "Kept 12 of 24 messages" in out
+    report = report_of(tmp_path)
+    assert report["messages"] == {"read": 24, "kept": 12, "skipped": 12}
+    entry = report["skipped"]["dialog identical to an earlier one (two copies of one export?)"]
+    assert (entry["unit"], entry["count"], entry["messages"]) == ("conversations", 6, 12)
+    assert entry["where"][0].startswith("dataset/copy of a.json, record 1")
+
+
+def account_export(left_chats: list[dict], left_first: bool = False) -> dict:
+    chat = telegram_chat([tg(i, f"m{i}", str(1_700_000_000 + 60 * i)) for i in range(1, 9)])
+    sections = {"about": "", "personal_information": {"user_id": 111}, "chats": {"about": "", "list": [chat]}}
+    left = {"about": "", "list": left_chats}
+    return {"left_chats": left, **sections} if left_first else {**sections, "left_chats": left}
+
+
+@pytest.mark.parametrize("left_first", [False, True])
+def test_messages_of_left_chats_are_counted_as_skipped(tmp_path, capsys, left_first):
+    left = [{"name": "Old club", "type": "private_supergroup", "id": 88,
+             "messages": [tg(i, f"club {i}", "1700000000") for i in range(3)]},
+            {"name": "News", "type": "public_channel", "id": 89, "messages": [tg(9, "news", "1700000000")]}]
+    write_json(tmp_path / "dataset" / "result.json", account_export(left, left_first))
+    code, out, _ = run(tmp_path, capsys)
+    assert code == 0
+    report = report_of(tmp_path)
+    assert report["messages"]["read"] == 12 and report["messages"]["skipped"] == 4
+    entry = report["skipped"]["Telegram chat you left (read only when include_group_chats = true)"]
+    assert (entry["count"], entry["messages"]) == (2, 4)
+    assert entry["where"] == ["dataset/result.json: left chat 'Old club'", "dataset/result.json: left chat 'News'"]
+
+
+# ---- the step's own outputs -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("output", ["dataset/out", "dataset"])
+def test_outputs_inside_the_dataset_folder_are_never_read_back(tmp_path, capsys, output):
+    write_json(tmp_path / "dataset" / "chat.json", openai_records(20))
+    first = run(tmp_path, capsys, "--output", str(tmp_path / output))
+    second = run(tmp_path, capsys, "--output", str(tmp_path / output))
+    assert first[0] == second[0] == 0
+    report = json.loads((tmp_path / output / "dataset_report.json").read_text(encoding="utf-8"))
+    assert [f["path"] for f in report["files"]] == ["dataset/chat.json"]
+    assert report["messages"] == {"read": 40, "kept": 40, "skipped": 0}
+    assert "file that is not .json or .jsonl (photos, media...)" not in report["skipped"]
+
+
+# ---- Claude retries ---------------------------------------------------------------------------------------------
+def test_a_claude_retry_follows_the_branch_ending_at_the_latest_message(tmp_path, capsys):
+    def msg(uuid, parent, sender, text, minute):
+        return {"uuid": uuid, "parent_message_uuid": parent, "sender": sender, "text": text,
+                "content": [{"type": "text", "text": text}], "created_at": f"2024-04-01T10:{minute:02d}:00Z"}
+
+    root = "00000000-0000-4000-8000-000000000000"
+    retried = {"uuid": "c1", "name": "Retry", "chat_messages": [
+        msg("h1", root, "human", "Name a colour", 0),
+        msg("a1", "h1", "assistant", "Blue (first try)", 1),
+        msg("a1b", "h1", "assistant", "Green (retried)", 2),
+        msg("h2", "a1b", "human", "Another?", 3),
+        msg("a2", "h2", "assistant", "Red", 4),
+    ]}
+    plain = {"uuid": "c2", "name": "Plain", "chat_messages": [
+        {"uuid": "x1", "sender": "human", "text": "hi", "content": [{"type": "text", "text": "hi"}]},
+        {"uuid": "x2", "sender": "assistant", "text": "hello", "content": [{"type": "text", "text": "hello"}]}]}
+    write_json(tmp_path / "dataset" / "conversations.json", [retried, plain])
+    code, _, _ = run(tmp_path, capsys)
+    assert code == 0
+    examples = [[m["content"] for m in json.loads(line)["messages"]]
+                for name in ("train_dataset.jsonl", "eval_dataset.jsonl")
+                for line in (tmp_path / "data" / name).open(encoding="utf-8")]
+    assert sorted(examples) == [["Another?", "Red"], ["Name a colour", "Green (retried)"], ["hi", "hello"]]
+    report = report_of(tmp_path)
+    entry = report["skipped"]["Claude message on an abandoned branch (retried or edited)"]
+    assert (entry["count"], entry["where"]) == (1, ["dataset/conversations.json, record 1 'Retry'"])
+    assert report["messages"] == {"read": 7, "kept": 6, "skipped": 1}
+
+
+def test_messages_only_in_duplicate_examples_are_counted_as_skipped(tmp_path, capsys):
+    def dialog(*texts):
+        return {"messages": [{"role": "user" if i % 2 == 0 else "assistant", "content": t} for i, t in enumerate(texts)]}
+
+    write_json(tmp_path / "dataset" / "chat.json", [dialog("hi", "hello", "bye", "ciao"), dialog("hi", "hello", "x?", "y."),
+                                                    dialog("q?", "a.")])
+    code, out, _ = run(tmp_path, capsys)
+    assert code == 0
+    report = report_of(tmp_path)
+    assert report["messages"] == {"read": 10, "kept": 8, "skipped": 2}
+    entry = report["skipped"]["message only in duplicate examples (the same text was already written)"]
+    assert (entry["count"], entry["where"]) == (2, ["dataset/chat.json, record 2"])

@@ -47,11 +47,14 @@ Next step: finetune_gemma.bat  (or: gemma-kit finetune)
 MODES = ["instruct", "conversational"]
 EXPORT_SUFFIXES = (".json", ".jsonl")
 REPORT_FILE_NAME = "dataset_report.json"
+OUTPUT_FILE_NAMES = {"train_dataset.jsonl", "eval_dataset.jsonl", REPORT_FILE_NAME}
 MIN_EXAMPLES_FOR_STYLE = 200  # fewer examples than this rarely move a model's style (only a smoke test)
 CHARS_PER_TOKEN_GUESS = 3.5  # the rule of thumb of issue 3, used only when tokenizer.model is not there yet
 TOKENIZER_SAMPLE_CHARS = 2_000_000  # enough for a stable chars/token ratio; the whole text would cost seconds
 TEMPLATE_TOKENS_PER_TURN = 5  # "<start_of_turn>user\n" ... "<end_of_turn>\n" in Gemma's chat template
 SKIP_DUPLICATE = "exact duplicate example"
+SKIP_DUPLICATE_DIALOG = "dialog identical to an earlier one (two copies of one export?)"
+SKIP_DUPLICATE_MESSAGES = "message only in duplicate examples (the same text was already written)"
 SKIP_UNRECOGNISED_FILE = "unrecognised file"
 SKIP_INVALID_FILE = "file with invalid JSON"
 SKIP_UNREADABLE_FILE = "unreadable file"
@@ -71,7 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(settings: Settings, args: argparse.Namespace) -> int:
     dataset = settings.path(getattr(args, "input", None) or settings.dataset_dir)
     out_dir = settings.path(getattr(args, "output", None) or settings.data_dir)
-    files, other_files = list_export_files(dataset, settings.root)
+    files, other_files = list_export_files(dataset, settings.root, out_dir)
     check_json_parser(sum(p.stat().st_size for p in files))
     mode = choose_mode(settings, getattr(args, "mode", None))
     with cyclic_gc_paused():
@@ -80,6 +83,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         conversations = normalise_conversations(
             reading.conversations, reading.counter, min_dialog_messages=settings.min_dialog_messages,
             max_message_length=settings.max_message_length, max_dialog_length=settings.max_dialog_length)
+        conversations = drop_duplicate_dialogs(conversations, reading.counter)
         check_usable(conversations, reading)
         conversations = hold_out_end_of_single_dialog(conversations, settings.eval_fraction, reading)
         eval_groups = choose_eval_groups(conversations, settings.eval_fraction, settings.seed)
@@ -120,8 +124,11 @@ def show_path(path: Path, root: Path) -> str:
 
 
 # ---- finding the files ----------------------------------------------------------------------------------
-def list_export_files(dataset: Path, root: Path) -> tuple[list[Path], list[Path]]:
-    """(the .json/.jsonl files, every other file) under `dataset`, or `dataset` itself when it is a file."""
+def list_export_files(dataset: Path, root: Path, out_dir: Path | None = None) -> tuple[list[Path], list[Path]]:
+    """(the .json/.jsonl files, every other file) under `dataset`, or `dataset` itself when it is a file.
+
+    This step's own outputs are never inputs: with `--output dataset/out`, a second run would otherwise read the
+    first run's JSONL as ShareGPT data and put its evaluation examples into the new training split."""
     if dataset.is_file():
         return [dataset], []
     shown = show_path(dataset, root)
@@ -129,12 +136,18 @@ def list_export_files(dataset: Path, root: Path) -> tuple[list[Path], list[Path]
         raise UserError(f"The dataset folder {shown} does not exist.",
                         f"Create it and put your chat exports into it: {EXPECTED_SHAPES}")
     # The kit's own dataset/README.md is not the user's file: neither read nor counted as skipped.
-    everything = sorted(p for p in dataset.rglob("*") if p.is_file() and p != dataset / "README.md")
+    everything = sorted(p for p in dataset.rglob("*") if p.is_file() and p != dataset / "README.md"
+                        and not (out_dir is not None and is_own_output(p, out_dir)))
     exports = [p for p in everything if p.suffix.lower() in EXPORT_SUFFIXES]
     if not exports:
         raise UserError(f"There are no .json or .jsonl files in {shown} (nor in its sub-folders).",
                         empty_folder_hint(everything, shown))
     return exports, [p for p in everything if p.suffix.lower() not in EXPORT_SUFFIXES]
+
+
+def is_own_output(path: Path, out_dir: Path) -> bool:
+    name = path.name.removesuffix(".partial")
+    return name in OUTPUT_FILE_NAMES and path.parent.resolve() == out_dir.resolve()
 
 
 def count_other_files(other_files: list[Path], counter: SkipCounter, root: Path) -> None:
@@ -318,6 +331,24 @@ def hold_out_end_of_single_dialog(conversations: list[Conversation], eval_fracti
     return kept + held_out
 
 
+def drop_duplicate_dialogs(conversations: list[Conversation], counter: SkipCounter) -> list[Conversation]:
+    """A dialog seen before (the same export twice, under two names) is dropped before the split: otherwise its
+    copy could be the evaluation side, identical to what is trained on."""
+    kept, seen = [], set()
+    for conversation in conversations:
+        digest = hashlib.blake2b(digest_size=16)
+        for turn in conversation.turns:
+            digest.update(f"{turn.role}\0{len(turn.content)}\0{turn.content}".encode("utf-8", "surrogatepass"))
+        key = digest.digest()
+        if key in seen:
+            counter.skip(SKIP_DUPLICATE_DIALOG, unit="conversations", messages=conversation.message_count,
+                         where=conversation.source)
+            continue
+        seen.add(key)
+        kept.append(conversation)
+    return kept
+
+
 def no_usable_file_error(problems: list[dict[str, Any]]) -> UserError:
     if len(problems) == 1:
         return UserError(f"{problems[0]['path']}: {problems[0]['detail']}.", problem_hint(problems[0]["problem"]))
@@ -390,9 +421,12 @@ def write_splits(conversations: list[Conversation], eval_groups: set[int], windo
         for conversation in conversations:
             side = evaluation if conversation.group in eval_groups else train
             side.conversations += 1
-            kept += conversation.message_count
             lengths.extend(len(t.content) for t in conversation.turns)
-            write_examples(conversation, window, side, seen, counter, tokens_per_char)
+            written = write_examples(conversation, window, side, seen, counter, tokens_per_char)
+            if written < conversation.message_count:  # two copies of one export: the second keeps nothing
+                counter.skip(SKIP_DUPLICATE_MESSAGES, count=conversation.message_count - written,
+                             where=conversation.source)
+            kept += written
         if evaluation.examples == 0:
             raise UserError("Every example kept aside for evaluation is also in the training data (duplicates), "
                             "so nothing is left to check the training with.",
@@ -401,8 +435,10 @@ def write_splits(conversations: list[Conversation], eval_groups: set[int], windo
 
 
 def write_examples(conversation: Conversation, window: int, side: Side, seen: set[bytes], counter: SkipCounter,
-                   tokens_per_char: float) -> None:
-    """One example per reply, with up to `window` turns ending at it: 2, 4, 6 ... then a sliding window."""
+                   tokens_per_char: float) -> int:
+    """One example per reply, with up to `window` turns ending at it: 2, 4, 6 ... then a sliding window.
+
+    Returns the messages that are in at least one example written (duplicates of earlier examples are not)."""
     system, body = split_system(conversation.turns)
     head = [turn_json(system)] if system else []
     head_tokens = 1 + (turn_tokens(system, tokens_per_char) if system else 0)  # 1 = <bos>
@@ -410,6 +446,7 @@ def write_examples(conversation: Conversation, window: int, side: Side, seen: se
     sums = [0.0]
     for t in body:
         sums.append(sums[-1] + turn_tokens(t, tokens_per_char))
+    covered = bytearray(len(body))
     for end in range(1, len(body), 2):
         start = max(0, end + 1 - window)
         if body[start].role != "user" or body[end].role != "assistant":
@@ -421,9 +458,12 @@ def write_examples(conversation: Conversation, window: int, side: Side, seen: se
             counter.skip(SKIP_DUPLICATE, unit="examples", where=conversation.source)
             continue
         seen.add(digest)
+        covered[start:end + 1] = b"\x01" * (end + 1 - start)
         side.file.write(line)
         side.examples += 1
         side.tokens.append(head_tokens + sums[end + 1] - sums[start])
+    kept = sum(turn.message_count for turn, used in zip(body, covered) if used)
+    return kept + (system.message_count if system and kept else 0)
 
 
 # One encoder for all strings: json.dumps(..., ensure_ascii=False) builds a new encoder on every call (~5 us).
