@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 import ijson
 
 from ..core.console import UserError, ask_choice, byte_bar, next_step, say, warn
-from ..core.paths import atomic_file
+from ..core.paths import atomic_file, check_writable_folder
 from ..core.settings import Settings
 from ..readers.common import SKIP_ODD_ITEM, WARNING_PREFIX, Conversation, FileProblem, InvalidJson, SkipCounter, \
     Turn, UnrecognisedFile, describe_unexpected, stream_items, stream_jsonl
@@ -75,6 +75,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     dataset = settings.path(getattr(args, "input", None) or settings.dataset_dir)
     out_dir = settings.path(getattr(args, "output", None) or settings.data_dir)
     files, other_files = list_export_files(dataset, settings.root, out_dir)
+    check_writable_folder(out_dir)  # before the reading, which can take a minute
     check_json_parser(sum(p.stat().st_size for p in files))
     mode = choose_mode(settings, getattr(args, "mode", None))
     with cyclic_gc_paused():
