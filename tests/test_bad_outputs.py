@@ -126,3 +126,52 @@ def test_convert_gguf_finds_the_merged_model_of_an_interrupted_swap(tmp_path, ca
     assert "Finished replacing" in out
     assert code == 1 and "does not exist" not in err
     assert "has no config.json" in err  # the (fake) model itself is what is missing now
+
+
+# ---- settings -----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("pair, words", [
+    ("seed=-5", "'seed' must be a whole number from 0 to 4294967295, not -5"),
+    ("seed=4294967296", "'seed' must be a whole number from 0 to 4294967295, not 4294967296"),
+    ("weight_decay=inf", "'weight_decay' must be 0 or more (a finite number), not inf"),
+    ("weight_decay=nan", "'weight_decay' must be 0 or more (a finite number), not nan"),
+    ("max_grad_norm=inf", "'max_grad_norm' must be 0 (no clipping) or more (a finite number), not inf"),
+    ("learning_rate=nan", "'learning_rate' must be above 0 and below 1"),
+    ("max_seq_length=100000000", "'max_seq_length' must be from 32 to 32768"),
+])
+def test_numeric_settings_out_of_range_are_refused_at_load(tmp_path, capsys, pair, words):
+    code, _, err = run(capsys, "--root", str(tmp_path), "--set", pair, "prepare-dataset")
+    assert code == 1
+    assert f"command line: {words}" in err
+
+
+def test_a_settings_file_out_of_range_names_the_file(tmp_path, capsys):
+    (tmp_path / "settings.toml").write_text("[dataset]\nseed = -5\n[training]\nweight_decay = inf\n", encoding="utf-8")
+    code, _, err = run(capsys, "--root", str(tmp_path), "prepare-dataset")
+    assert code == 1
+    assert f"{tmp_path / 'settings.toml'}: 'seed' must be" in err
+    assert f"{tmp_path / 'settings.toml'}: 'weight_decay' must be" in err
+
+
+def test_a_settings_file_saved_in_cp1251_is_read_and_the_encoding_named(tmp_path, capsys):
+    small_dataset(tmp_path)
+    (tmp_path / "settings.toml").write_bytes('# Мои настройки\n[dataset]\ntelegram_owner = "Саша"\n'
+                                             'data_mode = "instruct"\n'.encode("cp1251"))
+    code, _, err = run(capsys, "--root", str(tmp_path), "prepare-dataset")
+    assert code == 0
+    assert "saved in the Windows Cyrillic encoding (cp1251), not UTF-8; it was read as cp1251" in err
+    report = json.loads((tmp_path / "data" / "dataset_report.json").read_text(encoding="utf-8"))
+    assert report["settings"]["telegram_owner"] == "Саша"
+
+
+def test_a_settings_file_in_no_known_encoding_is_explained(tmp_path, capsys):
+    (tmp_path / "settings.toml").write_bytes(b'telegram_owner = "\x98"\n')  # 0x98 is the one byte cp1251 lacks
+    code, _, err = run(capsys, "--root", str(tmp_path), "prepare-dataset")
+    assert code == 1
+    assert f"Error: {tmp_path / 'settings.toml'} is not text in UTF-8" in err and "save it with the encoding UTF-8" in err
+
+
+def test_a_settings_path_that_is_a_folder_is_a_user_error(tmp_path, capsys):
+    (tmp_path / "conf").mkdir()
+    code, _, err = run(capsys, "--root", str(tmp_path), "--settings", "conf", "prepare-dataset")
+    assert code == 1
+    assert f"Error: The settings path {tmp_path / 'conf'} is a folder, not a file." in err
