@@ -175,3 +175,97 @@ def test_a_settings_path_that_is_a_folder_is_a_user_error(tmp_path, capsys):
     code, _, err = run(capsys, "--root", str(tmp_path), "--settings", "conf", "prepare-dataset")
     assert code == 1
     assert f"Error: The settings path {tmp_path / 'conf'} is a folder, not a file." in err
+
+
+# ---- damaged safetensors files ------------------------------------------------------------------------------------
+def safetensors_bytes(header, data: bytes = b"", length: int | None = None) -> bytes:
+    text = header if isinstance(header, bytes) else json.dumps(header).encode("utf-8")
+    return struct.pack("<Q", len(text) if length is None else length) + text + data
+
+
+GOOD_ENTRY = {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}
+DAMAGED_SAFETENSORS = {
+    "not UTF-8": (safetensors_bytes(b"\xff\xfe\x00garbage"), "its header is not UTF-8 text"),
+    "length near 2**64": (safetensors_bytes({"w": GOOD_ENTRY}, bytes(8), length=2**64 - 9),
+                          "its first 8 bytes announce a header of 18,446,744,073,709,551,607 bytes"),
+    "a JSON list": (safetensors_bytes([1, 2, 3]), "its header is a JSON list, not an object of tensors"),
+    "not JSON": (safetensors_bytes(b'{"w": {"dtype": '), "its header is not valid JSON"),
+    "no data_offsets": (safetensors_bytes({"w": {"dtype": "F32", "shape": [2]}}, bytes(8)),
+                        "tensor 'w' has no valid data_offsets"),
+    "an unknown type": (safetensors_bytes({"w": {**GOOD_ENTRY, "dtype": "F7"}}, bytes(8)),
+                        "tensor 'w' has an unknown number type 'F7'"),
+    "a text shape": (safetensors_bytes({"w": {**GOOD_ENTRY, "shape": "2"}}, bytes(8)), "tensor 'w' has no valid shape"),
+    "size against shape": (safetensors_bytes({"w": {**GOOD_ENTRY, "shape": [3]}}, bytes(8)),
+                           "tensor 'w' takes 8 bytes, but its shape [3] in F32 needs a different size"),
+    "offsets beyond the file": (safetensors_bytes({"w": {"dtype": "F32", "shape": [10**6],
+                                                         "data_offsets": [0, 4 * 10**6]}}, bytes(8)),
+                                "is cut short: "),
+    "an entry that is a list": (safetensors_bytes({"w": [0, 8]}, bytes(8)), "tensor 'w' is not described by an object"),
+}
+
+
+@pytest.mark.parametrize("case", list(DAMAGED_SAFETENSORS))
+def test_a_damaged_safetensors_header_is_a_plain_error_naming_the_file(tmp_path, case):
+    from gemma_kit.core.checkpoint import parse_safetensors_header
+    from gemma_kit.core.console import UserError
+
+    content, words = DAMAGED_SAFETENSORS[case]
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(content)
+    with pytest.raises(UserError) as e:
+        parse_safetensors_header(path)
+    assert str(path) in e.value.message and words in e.value.message
+
+
+def test_a_valid_header_passes_with_its_metadata(tmp_path):
+    from gemma_kit.core.checkpoint import parse_safetensors_header
+
+    path = tmp_path / "model.safetensors"
+    content = safetensors_bytes({"__metadata__": {"format": "pt"}, "w": GOOD_ENTRY}, bytes(8))
+    path.write_bytes(content)
+    header = parse_safetensors_header(path)
+    assert (header.entries, header.metadata) == ({"w": GOOD_ENTRY}, {"format": "pt"})
+    assert header.raw == content[:-8] and header.data_start == len(content) - 8
+
+
+@pytest.fixture(scope="module")
+def damaged_copies(tiny_model_dir, tmp_path_factory) -> dict[str, Path]:
+    """The tiny checkpoint with its second shard replaced by each damaged file."""
+    import shutil
+
+    copies = {}
+    for case in ("not UTF-8", "length near 2**64", "a JSON list", "no data_offsets", "offsets beyond the file"):
+        folder = tmp_path_factory.mktemp("damaged") / "merged_model"
+        shutil.copytree(tiny_model_dir, folder)
+        (folder / "model-00002-of-00002.safetensors").write_bytes(DAMAGED_SAFETENSORS[case][0])
+        copies[case] = folder
+    return copies
+
+
+@pytest.mark.parametrize("case", ["not UTF-8", "length near 2**64", "a JSON list", "no data_offsets",
+                                  "offsets beyond the file"])
+def test_convert_gguf_and_merge_lora_refuse_a_damaged_shard_by_name(damaged_copies, tmp_path, capsys, case):
+    folder = damaged_copies[case]
+    shard = folder / "model-00002-of-00002.safetensors"
+    code, _, err = run(capsys, "--root", str(tmp_path), "convert-gguf", "--input", str(folder),
+                       "--output", str(tmp_path / "model.gguf"))
+    assert code == 1 and f"Error: {shard} is " in err
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 4, "lora_alpha": 8,
+                                                             "target_modules": ["q_proj"]}), encoding="utf-8")
+    (adapter / "adapter_model.safetensors").write_bytes(safetensors_bytes({}))
+    code, _, err = run(capsys, "--root", str(tmp_path), "merge-lora", "--adapter", str(adapter), "--base", str(folder))
+    assert code == 1 and f"Error: {shard} is " in err
+
+
+def test_merge_lora_refuses_a_damaged_adapter_file_by_name(tiny_model_dir, tmp_path, capsys):
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 4, "lora_alpha": 8,
+                                                             "target_modules": ["q_proj"]}), encoding="utf-8")
+    (adapter / "adapter_model.safetensors").write_bytes(DAMAGED_SAFETENSORS["no data_offsets"][0])
+    code, _, err = run(capsys, "--root", str(tmp_path), "merge-lora", "--adapter", str(adapter),
+                       "--base", str(tiny_model_dir), "--out", str(tmp_path / "merged"))
+    assert code == 1
+    assert f"Error: {adapter / 'adapter_model.safetensors'} is damaged: tensor 'w' has no valid data_offsets" in err
