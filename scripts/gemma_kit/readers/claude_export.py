@@ -11,7 +11,7 @@ The top-level `text` may be empty or hold the thinking too, so it is read only w
 """
 from __future__ import annotations
 
-from .common import Conversation, ConversationBuilder, SkipCounter
+from .common import SKIP_UNKNOWN_RECORD, Conversation, ConversationBuilder, SkipCounter
 
 CLAUDE_ROLES = {"human": "user", "user": "user", "assistant": "assistant"}
 SKIP_UNKNOWN_SENDER = "Claude message from an unknown sender"
@@ -27,6 +27,10 @@ BLOCK_SKIP_REASONS = {"thinking": SKIP_THINKING, "redacted_thinking": SKIP_THINK
 def conversation_from_claude(record: dict, where: str, counter: SkipCounter) -> Conversation | None:
     messages = record.get("chat_messages") or []
     where = f"{where} {str(record.get('name') or '')!r}"
+    if not isinstance(messages, list):
+        counter.read(1)
+        counter.skip(SKIP_UNKNOWN_RECORD, unit="records", messages=1, where=f"{where}: 'chat_messages' is not a list")
+        return None
     counter.read(len(messages))
     branch = messages_on_latest_branch(messages)
     if len(branch) < len(messages):
@@ -81,6 +85,7 @@ def text_of_claude_message(message: dict, where: str, counter: SkipCounter) -> s
 
 
 def count_attachments(message: dict, where: str, counter: SkipCounter) -> None:
-    attachments, files = message.get("attachments"), message.get("files")
-    if attachments or files:
-        counter.skip(SKIP_ATTACHMENT, unit="parts", count=len(attachments or []) + len(files or []), where=where)
+    n_parts = sum(len(v) if isinstance(v, list) else 1 for v in (message.get("attachments"), message.get("files"))
+                  if v)
+    if n_parts:
+        counter.skip(SKIP_ATTACHMENT, unit="parts", count=n_parts, where=where)

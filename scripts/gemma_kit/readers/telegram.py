@@ -124,7 +124,8 @@ def left_chat_sizes(path: Path, label: str) -> Iterator[tuple[str, int]]:
     section = left_chats_from_tail(tail)
     if section is None:
         sizes = ((chat.name, len(chat.messages) if isinstance(chat.messages, list) else 0)
-                 for chat in stream_items(path, "left_chats.list.item", map_type=ChatSkeleton))
+                 for chat in stream_items(path, "left_chats.list.item", map_type=ChatSkeleton)
+                 if isinstance(chat, ChatSkeleton))
     else:
         sizes = ((chat.get("name"), len(chat.get("messages") or []) if isinstance(chat.get("messages"), list) else 0)
                  for chat in section if isinstance(chat, dict))
@@ -177,6 +178,8 @@ def chats_of_account(path: Path, section: str, bar: Any = None) -> Iterator[tupl
     # every byte the messages stream reads after it: checking both would cost 0.8 s more per 200 MB.
     messages = stream_items(path, f"{section}.list.item.messages.item", bar, nesting_guard=False)
     for chat in stream_items(path, f"{section}.list.item", map_type=ChatSkeleton):
+        if not isinstance(chat, ChatSkeleton):
+            continue  # a damaged list item (a string, a number): it holds no messages to lose
         count = len(chat.messages) if isinstance(chat.messages, list) else 0
         yield {"name": chat.name, "type": chat.type}, islice(messages, count)
 
