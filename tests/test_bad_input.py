@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from gemma_kit.cli import main
-from gemma_kit.readers.common import MAX_JSON_DEPTH, NestingGuard, SKIP_ODD_ITEM, TooDeep
+from gemma_kit.readers.common import SKIP_ODD_ITEM
+from gemma_kit.readers.json_stream import MAX_JSON_DEPTH, NestingGuard, TooDeep
 from gemma_kit.steps import prepare_dataset
 
 SCRIPTS = Path(__file__).parents[1] / "scripts"
@@ -190,6 +191,8 @@ def test_a_record_reader_error_skips_that_record_with_its_position(tmp_path, cap
     report = report_of(tmp_path)
     assert skipped_where(report, ODD_ITEM) == ["dataset/chat.json, record 2: KeyError: 'surprise'"]
     assert report["messages"] == {"read": 7, "kept": 6, "skipped": 1}
+    assert main(["--root", str(tmp_path), "prepare-dataset", "--mode", "instruct", "--debug"]) == 0
+    assert "in picky" in capsys.readouterr().err.split("Traceback")[1]
 
 
 # ---- Ctrl+C ---------------------------------------------------------------------------------------------------
@@ -327,3 +330,13 @@ def test_messages_only_in_duplicate_examples_are_counted_as_skipped(tmp_path, ca
     assert report["messages"] == {"read": 10, "kept": 8, "skipped": 2}
     entry = report["skipped"]["message only in duplicate examples (the same text was already written)"]
     assert (entry["count"], entry["where"]) == (2, ["dataset/chat.json, record 2"])
+
+
+def test_a_single_telegram_chat_without_long_silences_holds_out_its_last_exchange(tmp_path, capsys):
+    messages = [tg(i, f"text {i}", str(1_700_000_000 + 60 * i)) for i in range(1, 9)]
+    write_json(tmp_path / "dataset" / "result.json", telegram_chat(messages))
+    code, out, _ = run(tmp_path, capsys)
+    assert code == 0
+    assert "Only one dialog was found, so its last 1 exchange(s) of 4 are kept aside" in out
+    evaluation = (tmp_path / "data" / "eval_dataset.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [[m["content"] for m in json.loads(line)["messages"]] for line in evaluation] == [["text 7", "text 8"]]

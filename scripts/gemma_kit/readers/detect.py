@@ -14,7 +14,8 @@ from typing import Any, BinaryIO
 
 import ijson
 
-from .common import FileProblem, UnrecognisedFile, first_keys_of, locate_json_error, nesting_depth_ok, open_export
+from .common import FileProblem, UnrecognisedFile, first_keys_of
+from .json_stream import locate_json_error, nesting_depth_ok, open_export
 from .records import classify_record, classify_record_keys
 from .sender_list import is_sender_item
 

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from .common import SKIP_EMPTY, SKIP_ODD_ITEM, WARNING_PREFIX, Conversation, ConversationBuilder, SkipCounter, \
-    describe_unexpected, stream_items, text_of
+    describe_unexpected, text_of
+from .json_stream import stream_items
 from .detect import FileShape
 
 # A silence longer than this starts a new dialog. People come back to the same chat after a night or a

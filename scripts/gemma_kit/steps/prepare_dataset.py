@@ -13,7 +13,6 @@ import gc
 import hashlib
 import json
 import random
-import traceback
 from array import array
 from collections import Counter
 from collections.abc import Iterator
@@ -28,9 +27,11 @@ from ..core.console import UserError, ask_choice, byte_bar, next_step, say, warn
 from ..core.paths import atomic_file, check_writable_folder
 from ..core.settings import Settings
 from ..readers.common import SKIP_ODD_ITEM, WARNING_PREFIX, Conversation, FileProblem, InvalidJson, SkipCounter, \
-    Turn, UnrecognisedFile, describe_unexpected, stream_items, stream_jsonl
+    Turn, UnrecognisedFile, describe_unexpected, tracebacks_shown
+from ..readers.json_stream import stream_items, stream_jsonl
 from ..readers.detect import EXPECTED_SHAPES, FORMAT_LABELS, FileShape, detect_shape
-from ..readers.normalise import normalise_conversations, split_system
+from ..readers.normalise import drop_duplicate_dialogs, hold_out_end_of_single_dialog, normalise_conversations, \
+    split_system
 from ..readers.records import conversation_from_record
 from ..readers.sender_list import read_sender_list
 from ..readers.telegram import read_telegram
@@ -53,7 +54,6 @@ CHARS_PER_TOKEN_GUESS = 3.5  # the rule of thumb of issue 3, used only when toke
 TOKENIZER_SAMPLE_CHARS = 2_000_000  # enough for a stable chars/token ratio; the whole text would cost seconds
 TEMPLATE_TOKENS_PER_TURN = 5  # "<start_of_turn>user\n" ... "<end_of_turn>\n" in Gemma's chat template
 SKIP_DUPLICATE = "exact duplicate example"
-SKIP_DUPLICATE_DIALOG = "dialog identical to an earlier one (two copies of one export?)"
 SKIP_DUPLICATE_MESSAGES = "message only in duplicate examples (the same text was already written)"
 SKIP_UNRECOGNISED_FILE = "unrecognised file"
 SKIP_INVALID_FILE = "file with invalid JSON"
@@ -86,7 +86,10 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             max_message_length=settings.max_message_length, max_dialog_length=settings.max_dialog_length)
         conversations = drop_duplicate_dialogs(conversations, reading.counter)
         check_usable(conversations, reading)
-        conversations = hold_out_end_of_single_dialog(conversations, settings.eval_fraction, reading)
+        conversations, note = hold_out_end_of_single_dialog(conversations, settings.eval_fraction)
+        if note:
+            reading.notes.append(note)
+            say(note)
         eval_groups = choose_eval_groups(conversations, settings.eval_fraction, settings.seed)
         tokens_per_char, token_method = measure_tokens_per_char(settings, conversations)
         window = example_window(mode, settings.window_size)
@@ -198,7 +201,7 @@ class Reading:
 
 def read_exports(files: list[Path], settings: Settings, debug: bool = False) -> Reading:
     reading = Reading()
-    with byte_bar(sum(p.stat().st_size for p in files), "Reading exports") as bar:
+    with byte_bar(sum(p.stat().st_size for p in files), "Reading exports") as bar, tracebacks_shown(debug):
         for path in files:
             label = show_path(path, settings.root)
             try:
@@ -208,8 +211,6 @@ def read_exports(files: list[Path], settings: Settings, debug: bool = False) -> 
             except OSError as e:
                 record_problem(reading, label, FileProblem(f"could not be read ({e.strerror or e})"))
             except Exception as e:  # noqa: BLE001 - one odd file must never abort the run (issue 19)
-                if debug:
-                    traceback.print_exc()
                 record_problem(reading, label, FileProblem(
                     f"has a shape this step did not expect, so it was skipped ({describe_unexpected(e)}; "
                     f"--debug shows where)"))
@@ -302,52 +303,6 @@ def check_usable(conversations: list[Conversation], reading: Reading) -> None:
         raise UserError("Only 1 conversation with a single exchange is usable; at least 2 exchanges are needed: "
                         "one to train on and one kept aside to check that training works.",
                         "Add more chats to the dataset folder (more conversations also make a better model).")
-
-
-def hold_out_end_of_single_dialog(conversations: list[Conversation], eval_fraction: float,
-                                  reading: Reading) -> list[Conversation]:
-    """With one dialog only (one long ChatGPT chat, one Telegram chat without long silences), its last exchanges
-    become the evaluation side: whole exchanges, under a group of their own, so no training window reaches them."""
-    if len({c.group for c in conversations}) != 1:
-        return conversations
-    pieces = [split_system(c.turns) for c in conversations]
-    n_exchanges = sum(len(body) // 2 for _, body in pieces)
-    n_eval = min(n_exchanges - 1, max(1, round(n_exchanges * eval_fraction)))
-    held_out, remaining, kept = [], n_eval, list(conversations)
-    while remaining:
-        system, body = pieces.pop()
-        last = kept.pop()
-        take = min(remaining, len(body) // 2)
-        cut = len(body) - 2 * take
-        if cut:
-            kept.append(Conversation(last.turns[:len(last.turns) - 2 * take], last.source, last.group))
-        # The system prompt heads both sides; its message is accounted for on the training side only.
-        head = [system if not cut else system._replace(message_count=0)] if system else []
-        held_out.insert(0, Conversation(head + body[cut:], last.source, last.group + 1))
-        remaining -= take
-    note = (f"Only one dialog was found, so its last {n_eval} exchange(s) of {n_exchanges} are kept aside to "
-            f"check the training (no training example contains them). More chats give a better check.")
-    reading.notes.append(note)
-    say(note)
-    return kept + held_out
-
-
-def drop_duplicate_dialogs(conversations: list[Conversation], counter: SkipCounter) -> list[Conversation]:
-    """A dialog seen before (the same export twice, under two names) is dropped before the split: otherwise its
-    copy could be the evaluation side, identical to what is trained on."""
-    kept, seen = [], set()
-    for conversation in conversations:
-        digest = hashlib.blake2b(digest_size=16)
-        for turn in conversation.turns:
-            digest.update(f"{turn.role}\0{len(turn.content)}\0{turn.content}".encode("utf-8", "surrogatepass"))
-        key = digest.digest()
-        if key in seen:
-            counter.skip(SKIP_DUPLICATE_DIALOG, unit="conversations", messages=conversation.message_count,
-                         where=conversation.source)
-            continue
-        seen.add(key)
-        kept.append(conversation)
-    return kept
 
 
 def no_usable_file_error(problems: list[dict[str, Any]]) -> UserError:
