@@ -61,13 +61,16 @@ def test_a_document_nested_100000_levels_is_skipped_within_500_mb(tmp_path):
     write_json(tmp_path / "dataset" / "chat.json", openai_records(3))
     (tmp_path / "dataset" / "deep.json").write_text("[" * 100_000 + "]" * 100_000, encoding="ascii")
     (tmp_path / "dataset" / "deep_cut.json").write_text('{"messages": ' + "[{\"a\": " * 50_000, encoding="ascii")
-    probe = ("import resource, sys\nfrom gemma_kit.cli import main\n"
+    # The child reports its own peak. Not ru_maxrss: Linux carries it over from the parent through fork and exec
+    # (a pytest process holding torch starts the child at ~800 MB); VmHWM belongs to the child's own memory.
+    probe = ("import pathlib, resource, sys\nfrom gemma_kit.cli import main\n"
              f"code = main(['--root', {str(tmp_path)!r}, 'prepare-dataset', '--mode', 'instruct'])\n"
-             "sys.exit(code)\n")
+             "status = pathlib.Path('/proc/self/status')\n"
+             "peak = (int(next(l for l in status.read_text().splitlines() if l.startswith('VmHWM:')).split()[1])\n"
+             "        if status.exists() else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+             "print('peak KB', peak)\nsys.exit(code)\n")
     done = subprocess.run([sys.executable, "-c", probe], env=child_env(), capture_output=True, text=True, timeout=120)
-    import resource
-
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # Linux: kilobytes
+    peak_mb = int(done.stdout.rsplit("peak KB ", 1)[1]) / 1024  # Linux reports kilobytes
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stdout + done.stderr
     assert peak_mb < 500
@@ -320,10 +323,11 @@ def test_a_claude_retry_follows_the_branch_ending_at_the_latest_message(tmp_path
 
 def test_messages_only_in_duplicate_examples_are_counted_as_skipped(tmp_path, capsys):
     def dialog(*texts):
-        return {"messages": [{"role": "user" if i % 2 == 0 else "assistant", "content": t} for i, t in enumerate(texts)]}
+        roles = ["user", "assistant"] * len(texts)
+        return {"messages": [{"role": role, "content": t} for role, t in zip(roles, texts)]}
 
-    write_json(tmp_path / "dataset" / "chat.json", [dialog("hi", "hello", "bye", "ciao"), dialog("hi", "hello", "x?", "y."),
-                                                    dialog("q?", "a.")])
+    write_json(tmp_path / "dataset" / "chat.json",
+               [dialog("hi", "hello", "bye", "ciao"), dialog("hi", "hello", "x?", "y."), dialog("q?", "a.")])
     code, out, _ = run(tmp_path, capsys)
     assert code == 0
     report = report_of(tmp_path)

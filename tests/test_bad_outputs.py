@@ -167,7 +167,8 @@ def test_a_settings_file_in_no_known_encoding_is_explained(tmp_path, capsys):
     (tmp_path / "settings.toml").write_bytes(b'telegram_owner = "\x98"\n')  # 0x98 is the one byte cp1251 lacks
     code, _, err = run(capsys, "--root", str(tmp_path), "prepare-dataset")
     assert code == 1
-    assert f"Error: {tmp_path / 'settings.toml'} is not text in UTF-8" in err and "save it with the encoding UTF-8" in err
+    assert f"Error: {tmp_path / 'settings.toml'} is not text in UTF-8" in err
+    assert "save it with the encoding UTF-8" in err
 
 
 def test_a_settings_path_that_is_a_folder_is_a_user_error(tmp_path, capsys):
@@ -269,3 +270,13 @@ def test_merge_lora_refuses_a_damaged_adapter_file_by_name(tiny_model_dir, tmp_p
                        "--base", str(tiny_model_dir), "--out", str(tmp_path / "merged"))
     assert code == 1
     assert f"Error: {adapter / 'adapter_model.safetensors'} is damaged: tensor 'w' has no valid data_offsets" in err
+
+
+@pytest.mark.parametrize("content", [b"[1, 2]", b"\xff\xfe{}", b'{"text_config": 5}'])
+def test_a_damaged_config_json_is_a_plain_error(tmp_path, capsys, content):
+    folder = tmp_path / "merged"
+    folder.mkdir()
+    (folder / "config.json").write_bytes(content)
+    code, _, err = run(capsys, "--root", str(tmp_path), "convert-gguf", "--input", str(folder),
+                       "--output", str(tmp_path / "m.gguf"))
+    assert code == 1 and f"Error: {folder / 'config.json'} is damaged" in err

@@ -40,10 +40,17 @@ def read_config(folder: Path) -> dict:
                         "Point to the folder that holds config.json and the .safetensors files "
                         "(download_model.bat puts it under models/).")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        config = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise UserError(f"{path} is damaged (invalid JSON at line {e.lineno}, column {e.colno}).",
                         "Download the model again (download_model.bat).") from e
+    except (UnicodeDecodeError, RecursionError) as e:
+        raise UserError(f"{path} is damaged (not UTF-8 JSON text).",
+                        "Download the model again (download_model.bat).") from e
+    if not isinstance(config, dict) or not isinstance(config.get("text_config") or {}, dict):
+        raise UserError(f"{path} is damaged (it should hold one JSON object of settings).",
+                        "Download the model again (download_model.bat).")
+    return config
 
 
 def text_config_of(config: dict) -> dict:

@@ -37,7 +37,8 @@ def messages_on_branch(mapping: dict, current_node: Any) -> list[Any]:
     """The messages from the root to `current_node` (or, if it is missing, to the last leaf)."""
     node_id = current_node if isinstance(current_node, str) and current_node in mapping else last_leaf(mapping)
     path, seen = [], set()
-    while isinstance(node_id, str) and node_id in mapping and node_id not in seen:  # `seen` guards against a damaged file with a cycle
+    # `seen` guards against a damaged file with a cycle; ids must be strings (a damaged one may be a list)
+    while isinstance(node_id, str) and node_id in mapping and node_id not in seen:
         seen.add(node_id)
         node = mapping[node_id]
         if not isinstance(node, dict):
