@@ -171,8 +171,8 @@ def test_a_reader_error_nobody_foresaw_skips_that_file_only_and_debug_shows_it(t
     monkeypatch.setattr(prepare_dataset, "read_telegram", broken_reader)
     code, out, err = run(tmp_path, capsys)
     assert code == 0
-    assert ("Warning: dataset/result.json: has a shape this step did not expect, so it was skipped "
-            "(ZeroDivisionError: division by zero; --debug shows where). Skipped this file.") in err
+    assert ("Warning: dataset/result.json: has a shape this step did not expect (ZeroDivisionError: division by "
+            "zero; --debug shows where). Skipped this file.") in err
     assert report_of(tmp_path)["problem_files"][0]["path"] == "dataset/result.json"
     code = main(["--root", str(tmp_path), "prepare-dataset", "--mode", "instruct", "--debug"])
     assert code == 0

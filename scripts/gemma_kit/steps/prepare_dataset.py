@@ -212,8 +212,7 @@ def read_exports(files: list[Path], settings: Settings, debug: bool = False) -> 
                 record_problem(reading, label, FileProblem(f"could not be read ({e.strerror or e})"))
             except Exception as e:  # noqa: BLE001 - one odd file must never abort the run (issue 19)
                 record_problem(reading, label, FileProblem(
-                    f"has a shape this step did not expect, so it was skipped ({describe_unexpected(e)}; "
-                    f"--debug shows where)"))
+                    f"has a shape this step did not expect ({describe_unexpected(e)}; --debug shows where)"))
     if any(p["problem"] == "unrecognised" for p in reading.problems):
         say(f"Formats this step reads: {EXPECTED_SHAPES}")
     for note in reading.notes:
