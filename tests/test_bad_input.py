@@ -136,7 +136,7 @@ def test_a_chatgpt_node_whose_content_is_a_string_is_skipped_and_counted(tmp_pat
     report = report_of(tmp_path)
     assert report["skipped"][ODD_ITEM]["count"] == 1
     assert skipped_where(report, ODD_ITEM) == [
-        "dataset/conversations.json, record 2 'Odd': a message whose author or content is not an object"]
+        "dataset/conversations.json, record 2 'Odd': message 'n1' whose author or content is not an object"]
     assert report["messages"]["read"] == report["messages"]["kept"] + report["messages"]["skipped"]
 
 

@@ -59,7 +59,8 @@ def add_chatgpt_message(builder: ConversationBuilder, message: Any, where: str, 
     content = message.get("content") or {} if isinstance(message, dict) else None
     if not isinstance(author, dict) or not isinstance(content, dict):
         # Seen in hand-edited files: `content` as a plain string, `author` missing. The app never writes this.
-        counter.skip(SKIP_ODD_ITEM, where=f"{where}: a message whose author or content is not an object")
+        node = f"message {message.get('id')!r}" if isinstance(message, dict) else "a message"
+        counter.skip(SKIP_ODD_ITEM, where=f"{where}: {node} whose author or content is not an object")
         return
     role = author.get("role")
     reason = skip_reason_of(message, role, content)

@@ -233,6 +233,8 @@ def locate_json_error(path: Path, error: Exception, bytes_read: int) -> InvalidJ
             json.loads(path.read_bytes().decode("utf-8-sig"))
         except json.JSONDecodeError as e:
             return InvalidJson(e.lineno, e.colno, e.msg)
+        except RecursionError:  # nested past Python's limit after the error ijson met: place it by bytes instead
+            pass
         except UnicodeDecodeError as e:
             line = path.read_bytes()[:e.start].count(b"\n") + 1
             return InvalidJson(line, None, "the file is not saved as UTF-8 text (an old Windows encoding such as "
