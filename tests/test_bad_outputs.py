@@ -280,3 +280,17 @@ def test_a_damaged_config_json_is_a_plain_error(tmp_path, capsys, content):
     code, _, err = run(capsys, "--root", str(tmp_path), "convert-gguf", "--input", str(folder),
                        "--output", str(tmp_path / "m.gguf"))
     assert code == 1 and f"Error: {folder / 'config.json'} is damaged" in err
+
+
+def test_a_shard_that_shrinks_after_planning_is_a_plain_error(tmp_path):
+    from contextlib import ExitStack
+
+    from gemma_kit.core.checkpoint import TensorInfo
+    from gemma_kit.core.console import UserError
+    from gemma_kit.gguf_gemma3n.tensor_stream import ShardReader
+
+    shard = tmp_path / "model.safetensors"
+    shard.write_bytes(bytes(20))  # the planned tensor needs bytes 8..48
+    with ExitStack() as stack, pytest.raises(UserError) as e:
+        ShardReader(stack).read(TensorInfo("w", "F32", (10,), shard, 8, 40), 0, 1)
+    assert e.value.message == f"{shard} ended early while reading w (12 of 40 bytes)."
