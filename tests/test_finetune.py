@@ -96,26 +96,31 @@ def find_run(haystack: list[int], needle: list[int]) -> int:
     return starts[0]
 
 
-def test_labels_equal_input_ids_exactly_on_the_last_reply(tiny_model_dir):
+@pytest.mark.parametrize("first_learned_elsewhere", [False, True])
+def test_labels_equal_input_ids_exactly_on_the_replies_to_learn(tiny_model_dir, first_learned_elsewhere):
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_model_dir))
     replies = ["Hi! How are you doing?", "Let us try it tomorrow."]
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Привет! Как дела?"},
                 {"role": "assistant", "content": replies[0]}, {"role": "user", "content": "What now?"},
                 {"role": "assistant", "content": replies[1]}]
-    example = collate.tokenize_with_labels(tokenizer, messages)
+    # When another example of the file ends with the first exchange (prepare-dataset's windows), that one learns it
+    # and here it is context only; in a file of whole dialogs it is learned here.
+    elsewhere = frozenset({("Привет! Как дела?", replies[0])}) if first_learned_elsewhere else frozenset()
+    example = collate.tokenize_with_labels(tokenizer, messages, elsewhere)
     ids, labels = example["input_ids"], example["labels"]
 
-    # Independent reference: the last reply tokenised on its own, with the end-of-turn marker that closes it.
-    # The earlier reply is context (prepare-dataset gives it an example of its own, where it is the last).
+    # Independent reference: each learned reply tokenised on its own, with the end-of-turn marker that closes it.
+    learned = replies[1:] if first_learned_elsewhere else replies
     expected = [-100] * len(ids)
-    piece = tokenizer(replies[-1] + "<end_of_turn>", add_special_tokens=False)["input_ids"]
-    start = find_run(ids, piece)
-    expected[start:start + len(piece)] = piece
+    for reply in learned:
+        piece = tokenizer(reply + "<end_of_turn>", add_special_tokens=False)["input_ids"]
+        start = find_run(ids, piece)
+        expected[start:start + len(piece)] = piece
     assert labels == expected
     masked_text = tokenizer.decode([t for t, label in zip(ids, labels) if label == -100])
     assert masked_text.startswith("<bos><start_of_turn>user\nBe brief.\n\nПривет! Как дела?<end_of_turn>")
     assert masked_text.count("<start_of_turn>model\n") == 2 and "What now?" in masked_text
-    assert replies[0] + "<end_of_turn>" in masked_text
+    assert (replies[0] + "<end_of_turn>" in masked_text) == first_learned_elsewhere
     assert ids.count(tokenizer.bos_token_id) == 1
 
 

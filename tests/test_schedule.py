@@ -103,3 +103,14 @@ def test_readme_presets_tables_say_what_the_plan_does(tmp_path):
         expected = (str(schedule.effective_batch), str(PRESETS[preset]["num_epochs"]),
                     str(PRESET_LIMITS[preset].max_epochs), str(schedule.optimizer_steps))
         assert rows == [expected, expected]
+
+
+def test_the_plan_counts_evaluation_time_when_the_speed_is_known(tmp_path):
+    from gemma_kit.training.schedule import describe_schedule
+
+    settings = settings_for(tmp_path, "standard")
+    schedule = plan_schedule(settings, 1400)   # 350 updates of 8, 10 evaluations
+    text = describe_schedule(schedule, settings, 80000, 36000, 2.0, "measured", eval_examples=240)
+    # 350 x 2 s + 10 x 240 examples x (2 s / 8) / 3 = 700 + 200 s = 15 min
+    assert "about 2.0 s per update (measured), about 15 min in all, evaluations included." in text
+    assert "10 evaluations of 240 held-out examples" in text

@@ -175,3 +175,100 @@ def test_a_damaged_checkpoint_is_named_before_resuming_and_restart_deletes_only_
     before = sorted(p.name for p in latest.parent.iterdir())
     assert main(argv + ["--restart", "--base", str(tmp_path / "no-such-model")]) == 1
     assert sorted(p.name for p in latest.parent.iterdir()) == before
+
+
+def test_a_run_stopped_after_its_last_update_writes_its_adapter_on_the_next_start(tiny_model_dir, tmp_path, capsys):
+    """Ctrl+C during the final evaluation or save, or an adapter folder Explorer held: the checkpoint is at the
+    last step but the run never wrote its adapter. Running again must write it, not send the user to --restart."""
+    write_dataset(tmp_path)
+    argv = finetune_argv(tmp_path, tiny_model_dir, "--set", "eval_steps=1", "--max-steps", "2")
+    assert main(argv) == 0
+    checkpoints = tmp_path / "output" / "checkpoints"
+    state = json.loads((checkpoints / "run_state.json").read_text())
+    state["finished_step"] = None
+    (checkpoints / "run_state.json").write_text(json.dumps(state))
+    adapter = tmp_path / "output" / "lora_adapter"
+    expected = (adapter / "adapter_model.safetensors").read_bytes()
+    import shutil
+    shutil.rmtree(adapter)
+    capsys.readouterr()
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "The checkpoint is at the run's last step (2): nothing left to train; writing the adapter." in out
+    assert (adapter / "adapter_model.safetensors").read_bytes() == expected
+    assert json.loads((checkpoints / "run_state.json").read_text())["finished_step"] == 2
+
+
+def test_a_changed_plan_needs_resume_or_restart(tiny_model_dir, tmp_path, capsys):
+    write_dataset(tmp_path, train=NINE_PAIRS)
+    extra = (*PLANNED, "--set", "eval_steps=100", "--max-steps", "3")
+    assert main(finetune_argv(tmp_path, tiny_model_dir, *extra)) == 0
+    capsys.readouterr()
+    # Same settings but a longer plan (max_steps is a setting: caught as one); a plan change the settings do not show:
+    checkpoints = tmp_path / "output" / "checkpoints"
+    state = json.loads((checkpoints / "run_state.json").read_text())
+    assert state["plan"] == {"optimizer_steps": 3, "effective_batch": 2, "epochs": 1, "eval_every": 3,
+                             "warmup_steps": 1}
+    state["plan"]["eval_every"] = 2          # as if the kit's rules had planned it differently
+    state["finished_step"] = None
+    (checkpoints / "run_state.json").write_text(json.dumps(state))
+    assert main(finetune_argv(tmp_path, tiny_model_dir, *extra)) == 1
+    err = capsys.readouterr().err
+    assert "its plan changed: updates between evaluations: 2 -> 3." in err and "--resume" in err
+
+
+def test_a_file_of_whole_dialogs_learns_every_reply(tiny_model_dir, tmp_path):
+    """Not written by prepare-dataset: one line per conversation. No other example ends with its earlier replies,
+    so they are learned here (each once)."""
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    replies = ["First answer.", "Second answer.", "Third answer."]
+    messages = []
+    for i, reply in enumerate(replies):
+        messages += [{"role": "user", "content": f"Question {i}?"}, {"role": "assistant", "content": reply}]
+    path = tmp_path / "train.jsonl"
+    path.write_text(json.dumps({"messages": messages}) + "\n", encoding="utf-8")
+    data = collate.prepare_examples(tokenizer, collate.read_conversations(path), 4096, path)
+    (example,) = data.examples
+    learned = tokenizer.decode([t for t in example["labels"] if t != collate.IGNORE_INDEX])
+    assert learned == "".join(r + "<end_of_turn>" for r in replies)
+
+
+def test_the_adapter_is_chosen_among_whole_kept_checkpoints_and_says_so(tmp_path):
+    from gemma_kit.training.summary import choose_adapter
+
+    def checkpoint(step, complete=True):
+        folder = tmp_path / f"checkpoint-{step}"
+        folder.mkdir()
+        (folder / "trainer_state.json").write_text("{}")
+        (folder / "adapter_model.safetensors").write_bytes(b"w")
+        if complete:
+            (folder / "adapter_config.json").write_text("{}")
+        return folder
+
+    losses = {10: 1.0, 20: 0.8, 30: 0.9, 40: 1.1}
+    checkpoint(30), checkpoint(40)
+    held = checkpoint(20, complete=False)       # half deleted: Windows held its weights, its config went first
+    chosen = choose_adapter(tmp_path, losses, 40)
+    assert chosen.step == 30 and chosen.source == tmp_path / "checkpoint-30"
+    assert chosen.reason == ("the lowest eval loss among the kept checkpoints (0.9); the lowest of all 4 evaluations, "
+                             "0.8 at step 20, was not kept (keep_best_checkpoints)")
+    (held / "adapter_config.json").write_text("{}")   # whole again, but retention failed to delete it: no choice
+    assert choose_adapter(tmp_path, losses, 40, exclude={held}).step == 30
+    assert choose_adapter(tmp_path, losses, 40).step == 20
+    assert "training further made it worse" in choose_adapter(tmp_path, losses, 40).reason
+
+
+def test_evaluation_reads_an_evenly_spread_subset():
+    data = collate.PreparedData([{"input_ids": [i], "labels": [i, -100]} for i in range(1000)], 3, [7], 1000)
+    subset = collate.spread_subset(data, 4)
+    assert [e["input_ids"][0] for e in subset.examples] == [0, 250, 500, 750]
+    assert (subset.trained_tokens, subset.truncated, subset.dropped_lines) == (4, 3, [7])
+    assert collate.spread_subset(data, 2000) is data
+
+
+def test_tensorboard_shows_a_long_prompt_from_a_turn_marker():
+    turns = "".join(f"<start_of_turn>user\nmessage {i} {'x' * 80}<end_of_turn>\n" for i in range(40))
+    text = "<bos>" + turns + "<start_of_turn>model\n"
+    shown = callbacks.shown_prompt(text, limit=400)
+    assert shown.startswith("<bos>[...]\n<start_of_turn>user\nmessage ") and shown.endswith("<start_of_turn>model\n")
+    assert len(shown) <= 400 + len("<bos>[...]\n") and callbacks.shown_prompt("<bos>short") == "<bos>short"

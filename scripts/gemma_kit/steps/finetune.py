@@ -15,6 +15,7 @@ per-layer embedding table stays in ordinary RAM and the loss is computed 128 tok
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import warnings
@@ -38,6 +39,9 @@ EPILOG = """examples:
 next: merge_lora.bat  (or: gemma-kit merge-lora)"""
 
 SAMPLE_PROMPTS = 3                          # fixed eval prompts answered at each evaluation (TensorBoard text)
+# Held-out examples read at each evaluation. 5% of a 50,000-example dataset is ~2,600: ten evaluations of those
+# would take longer than the capped training itself; 256 evenly spread examples measure the curve well enough.
+MAX_EVAL_EXAMPLES = 256
 EXIT_INTERRUPTED = 130                      # Ctrl+C, like cli.main
 
 def add_arguments(parser) -> None:
@@ -76,7 +80,9 @@ def run(settings, args, extra_callbacks=()) -> int:
         tokenizer = load_tokenizer(base_dir)
         train_data, eval_data, prompts = prepare_data(settings, tokenizer)
         schedule = run_schedule.plan_schedule(settings, len(train_data.examples))
-        say(describe_plan(settings, schedule, train_data, machine))
+        say(describe_plan(settings, schedule, train_data, eval_data, machine))
+        if start is not None and start.action == "resume":
+            start = check_plan_unchanged(settings, start, schedule, bool(getattr(args, "resume", False)))
         memory = check_memory(settings, base_dir, machine, ignore=bool(getattr(args, "ignore_memory_check", False)),
                               refuse=not plan_only)
         if plan_only:
@@ -89,7 +95,8 @@ def run(settings, args, extra_callbacks=()) -> int:
             clear_old_run(settings.checkpoints_dir)
         # ---- trainer
         parts = build_trainer(settings, model, tokenizer, train_data, eval_data, prompts, machine, precision, start,
-                              schedule, list(extra_callbacks), on_start=lambda: record_run(settings, start, base_dir))
+                              schedule, list(extra_callbacks),
+                              on_start=lambda: record_run(settings, start, base_dir, schedule))
         parts.memory_estimate = memory.plan.to_allocate
         # ---- train
         train(settings, parts, start)
@@ -232,13 +239,17 @@ def prepare_data(settings, tokenizer):
             raise UserError(f"Every example in {path} is longer than max_seq_length = {limit} tokens.",
                             "Raise max_seq_length in settings.toml (more memory), or prepare the dataset with "
                             "shorter dialogs (window_size / max_message_length).")
+    if len(eval_data.examples) > MAX_EVAL_EXAMPLES:
+        say(f"Each evaluation reads {MAX_EVAL_EXAMPLES} of the {len(eval_data.examples):,} evaluation examples, "
+            "spread evenly over the file (all of them would take longer than training).")
+        eval_data = collate.spread_subset(eval_data, MAX_EVAL_EXAMPLES)
     prompts = collate.sample_prompt_ids(tokenizer, eval_conv, SAMPLE_PROMPTS, limit)
     return train_data, eval_data, prompts
 
 
 def describe_data(label: str, data: collate.PreparedData, limit: int) -> str:
     text = (f"{label} examples: {len(data.examples):,} ({data.total_tokens:,} tokens; {data.trained_tokens:,} of them in "
-            f"the last reply of each example, which the loss covers: each reply is learned once)")
+            f"the replies the loss covers, each reply once)")
     if data.truncated:
         text += f"; {data.truncated:,} lost their oldest turns to fit {limit} tokens"
     if data.dropped_lines:
@@ -247,11 +258,12 @@ def describe_data(label: str, data: collate.PreparedData, limit: int) -> str:
     return text + "."
 
 
-def describe_plan(settings, schedule, train_data: collate.PreparedData, machine) -> str:
+def describe_plan(settings, schedule, train_data: collate.PreparedData, eval_data: collate.PreparedData,
+                  machine) -> str:
     tokens_per_update = train_data.total_tokens / max(1, len(train_data.examples)) * schedule.effective_batch
     seconds, source = run_summary.measured_seconds_per_update(settings, machine.gpu_name or "cpu", tokens_per_update)
     return run_schedule.describe_schedule(schedule, settings, train_data.total_tokens, train_data.trained_tokens,
-                                          seconds, source)
+                                          seconds, source, eval_examples=len(eval_data.examples))
 
 
 # ---- model ------------------------------------------------------------------------------------------------
@@ -275,9 +287,28 @@ def build_model(settings, base_dir: Path, machine, precision, table_on_gpu: bool
     return model
 
 
-def record_run(settings, plan, base_dir: Path) -> None:
+def check_plan_unchanged(settings, start: resume.StartPlan, schedule, resume_anyway: bool) -> resume.StartPlan:
+    """The same settings can plan another run (a setting now written by the user is no longer adjusted, the kit's
+    rules changed): continuing would quietly change the schedule mid-run, so it is a choice, as for settings."""
+    changes = resume.compare_plans(resume.read_run_state(settings.checkpoints_dir), plan_record(schedule))
+    if changes and not resume_anyway:
+        raise UserError(f"Since the last training run in {settings.checkpoints_dir} its plan changed: "
+                        + "; ".join(c.describe() for c in changes) + ".",
+                        f"Run finetune_gemma.bat --resume to continue from {start.checkpoint.name} with the new plan, "
+                        "or --restart to start over (the old checkpoints are deleted).")
+    for change in changes:
+        say(f"  changed since: {change.describe()} (the new value is used)")
+    return dataclasses.replace(start, changes=start.changes + tuple(changes))
+
+
+def plan_record(schedule) -> dict:
+    return {key: getattr(schedule, key) for key in resume.PLAN_NAMES}
+
+
+def record_run(settings, plan, base_dir: Path, schedule) -> None:
     current = resume.describe_run(settings, settings.train_file, settings.eval_file, checkpoint_fingerprint(base_dir),
                                   plan.run_name)
+    current["plan"] = plan_record(schedule)
     resume.write_run_state(settings.checkpoints_dir, current)
     settings.save_json(settings.checkpoints_dir / run_summary.SETTINGS_FILE)
 
@@ -312,13 +343,14 @@ def report(settings, parts: RunParts, model, tokenizer, base_dir: Path, train_da
     if parts.guard.stopped:
         write_summary(settings, parts, train_data, eval_data, machine, precision, "stopped: not finite")
         raise run_summary.non_finite_error(settings, parts)
-    if parts.ctrl_c.requested:
+    if parts.ctrl_c.requested and state.global_step < state.max_steps:   # a Ctrl+C after the last update: done
         write_summary(settings, parts, train_data, eval_data, machine, precision, "interrupted")
         say(f"Stopped by Ctrl+C at step {state.global_step} of {state.max_steps}; saved "
             f"{latest_checkpoint(settings.checkpoints_dir)}.")
         say("Run finetune_gemma.bat again to continue from there.")
         return EXIT_INTERRUPTED
-    chosen = run_summary.choose_adapter(settings.checkpoints_dir, eval_losses(state.log_history), state.global_step)
+    chosen = run_summary.choose_adapter(settings.checkpoints_dir, eval_losses(state.log_history), state.global_step,
+                                        exclude=set(parts.retention.undeletable))
     run_summary.save_adapter(chosen, model, tokenizer, settings, base_dir)
     mark_finished(settings, state.global_step)
     summary = write_summary(settings, parts, train_data, eval_data, machine, precision, "finished", chosen)

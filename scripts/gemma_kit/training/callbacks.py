@@ -244,9 +244,22 @@ class SampleRepliesCallback(TrainerCallback):
             return
         self.last_replies = generate_replies(model, self.tokenizer, self.prompt_ids, self.max_new_tokens)
         for i, (ids, reply) in enumerate(zip(self.prompt_ids, self.last_replies), start=1):
-            prompt = self.tokenizer.decode(ids, skip_special_tokens=False)[-600:]
+            prompt = shown_prompt(self.tokenizer.decode(ids, skip_special_tokens=False))
             self.writer.add_text(f"samples/prompt_{i}", f"```\n{prompt}\n```\n\n**Reply:** {reply}", state.global_step)
         self.writer.flush()
+
+
+SHOWN_PROMPT_CHARS = 1200
+
+
+def shown_prompt(text: str, limit: int = SHOWN_PROMPT_CHARS) -> str:
+    """The end of a long prompt for TensorBoard, starting at a turn marker (never mid-turn), after "<bos>"."""
+    if len(text) <= limit:
+        return text
+    start = text.find("<start_of_turn>", len(text) - limit)
+    if start < 0:   # one turn longer than the limit: show it whole rather than cut it
+        start = text.rfind("<start_of_turn>")
+    return "<bos>[...]\n" + text[start:]
 
 
 # ---- Ctrl+C, the final evaluation, the bar -------------------------------------------------------------------
@@ -285,20 +298,29 @@ class SaveOnCtrlC(TrainerCallback):
 
 
 class StartCheck(TrainerCallback):
-    """Runs first, once the Trainer knows where it starts and how many steps this run has: refuse a resume that
-    has nothing left to train (a finished run continued with --resume after the data or settings changed: the
-    Trainer would train 0 steps and call it done), then `on_start` (finetune records the run only now, so a
-    refused resume leaves the old run's record as it was)."""
+    """Runs first, once the Trainer knows where it starts and how many steps this run has.
 
-    def __init__(self, on_start):
+    A checkpoint already at the run's last step: when the data or settings changed since (`--resume`), refuse
+    (the Trainer would train 0 steps and present the old adapter as trained on the new data). When nothing changed,
+    the run was stopped after its last update but before its adapter was written (Ctrl+C during the final
+    evaluation or save, a locked output folder): let the Trainer train 0 steps, so finetune chooses and writes the
+    adapter now. Then `on_start` (finetune records the run only now, so a refused resume leaves the old run's
+    record as it was)."""
+
+    def __init__(self, on_start, changed: bool = False):
         self.on_start = on_start
+        self.changed = changed
 
     def on_train_begin(self, args, state, control, **kwargs):
         if state.global_step and state.global_step >= state.max_steps:
-            raise UserError(f"The checkpoint to continue from is at step {state.global_step}, and this run has "
-                            f"{state.max_steps} steps in all: there is nothing left to train.",
-                            "To train a new adapter on the new data or settings, run finetune_gemma.bat --restart. "
-                            "To train the finished adapter longer, raise num_epochs (or max_steps) and use --resume.")
+            if self.changed:
+                raise UserError(f"The checkpoint to continue from is at step {state.global_step}, and this run has "
+                                f"{state.max_steps} steps in all: there is nothing left to train.",
+                                "To train a new adapter on the new data or settings, run finetune_gemma.bat --restart. "
+                                "To train the finished adapter longer, raise num_epochs (or max_steps) and use "
+                                "--resume.")
+            say(f"The checkpoint is at the run's last step ({state.global_step}): nothing left to train; writing the "
+                "adapter.")
         self.on_start()
 
 

@@ -1,12 +1,13 @@
 """From chat examples to training batches: chat-template rendering, assistant-only labels, length grouping.
 
 Each example is rendered with the tokenizer's own chat template, so training sees exactly the text LM Studio
-will send. The loss covers only what the model should learn to say: the example's LAST assistant reply and the
-end-of-turn marker that closes it. Earlier turns, replies included, are context: prepare-dataset writes one
-example per reply (a window of history ending at it), so labelling every reply of every window trained each reply
-up to window_size / 2 times (2.3x on average, issue 16). System and user turns, the template's prompt-side tokens
-("<bos>", "<start_of_turn>user\\n", "<start_of_turn>model\\n") and padding get the label -100, which the loss
-ignores.
+will send. The loss covers only what the model should learn to say, each reply once: the example's LAST
+assistant reply and the end-of-turn marker that closes it, plus any earlier reply that no other example of the
+file ends with. prepare-dataset writes one example per reply (a window of history ending at it), so there every
+earlier turn is context: labelling every reply of every window trained each reply up to window_size / 2 times
+(2.3x on average, issue 16). A file of whole dialogs (one line per conversation, written by hand or another tool)
+still has every reply learned. System and user turns, the template's prompt-side tokens ("<bos>",
+"<start_of_turn>user\\n", "<start_of_turn>model\\n") and padding get the label -100, which the loss ignores.
 
 Where a reply starts and ends is found in characters, by rendering the conversation up to each reply (with the
 generation prompt) and up to its end; the tokenizer's offsets then say which tokens fall inside. That holds
@@ -94,30 +95,50 @@ def render(tokenizer, messages, add_generation_prompt: bool = False) -> str:
     return tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=add_generation_prompt)
 
 
-def render_with_last_reply_span(tokenizer, messages) -> tuple[str, tuple[int, int]]:
-    """The rendered conversation and the character span [start, end) of its last message, an assistant reply.
+def render_with_reply_spans(tokenizer, messages, replies: list[int]) -> tuple[str, list[tuple[int, int]]]:
+    """The rendered conversation and the character span [start, end) of each assistant reply at the given indices.
 
-    The span covers the reply and its end-of-turn marker, not the newline the template puts after the marker
+    A span covers the reply and its end-of-turn marker, not the newline the template puts after the marker
     (the model stops at the marker, it never generates that newline)."""
     text = render(tokenizer, messages)
-    prompt = render(tokenizer, messages[:-1], add_generation_prompt=True)
-    if not text.startswith(prompt):
-        raise RuntimeError("the chat template does not render a conversation as a prefix of its continuation; "
-                           "the assistant-only loss mask cannot be computed for it")
-    return text, (len(prompt), len(text.rstrip()))
+    spans = []
+    for i in replies:
+        prompt = render(tokenizer, messages[:i], add_generation_prompt=True)
+        with_reply = text if i == len(messages) - 1 else render(tokenizer, messages[:i + 1])
+        if not (with_reply.startswith(prompt) and text.startswith(with_reply)):
+            raise RuntimeError("the chat template does not render a conversation as a prefix of its continuation; "
+                               "the assistant-only loss mask cannot be computed for it")
+        spans.append((len(prompt), len(with_reply.rstrip())))
+    return text, spans
 
 
-def tokenize_with_labels(tokenizer, messages) -> dict[str, list[int]]:
-    """input_ids of the rendered conversation and labels: the id on the last reply's tokens, -100 elsewhere."""
-    text, (start, end) = render_with_last_reply_span(tokenizer, messages)
+def exchange_key(user: dict, reply: dict) -> tuple[str, str]:
+    return user["content"], reply["content"]
+
+
+def replies_to_learn(messages, learned_elsewhere: frozenset = frozenset()) -> list[int]:
+    """Indices of the replies this example puts in the loss: the last one, and every earlier one whose exchange
+    (the message and its reply) is not the last exchange of another example in the same file."""
+    last = len(messages) - 1
+    earlier = [i for i in range(1, last) if messages[i]["role"] == "assistant" and messages[i - 1]["role"] == "user"
+               and exchange_key(messages[i - 1], messages[i]) not in learned_elsewhere]
+    return earlier + [last]
+
+
+def tokenize_with_labels(tokenizer, messages, learned_elsewhere: frozenset = frozenset()) -> dict[str, list[int]]:
+    """input_ids of the rendered conversation and labels: the id on the tokens of the replies to learn (the last
+    one, and those no other example ends with), -100 elsewhere."""
+    text, spans = render_with_reply_spans(tokenizer, messages, replies_to_learn(messages, learned_elsewhere))
     # The template writes "<bos>" itself, so the tokenizer must not add a second one.
     encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     ids = list(encoded["input_ids"])
-    labels = [token if start <= a and b <= end else IGNORE_INDEX for token, (a, b) in zip(ids, encoded["offset_mapping"])]
+    labels = [token if any(start <= a and b <= end for start, end in spans) else IGNORE_INDEX
+              for token, (a, b) in zip(ids, encoded["offset_mapping"])]
     return {"input_ids": ids, "labels": labels}
 
 
-def fit_to_length(tokenizer, messages, max_tokens: int) -> tuple[dict | None, int]:
+def fit_to_length(tokenizer, messages, max_tokens: int,
+                  learned_elsewhere: frozenset = frozenset()) -> tuple[dict | None, int]:
     """The example, with its oldest exchanges dropped until it fits; (None, n) if even the last one does not.
 
     Returns how many user+assistant exchanges were dropped. A system message stays: it sets the persona."""
@@ -125,7 +146,7 @@ def fit_to_length(tokenizer, messages, max_tokens: int) -> tuple[dict | None, in
     body = list(messages[len(head):])
     dropped = 0
     while True:
-        example = tokenize_with_labels(tokenizer, head + body)
+        example = tokenize_with_labels(tokenizer, head + body, learned_elsewhere)
         if len(example["input_ids"]) <= max_tokens:
             return example, dropped
         if len(body) <= 2:
@@ -134,16 +155,24 @@ def fit_to_length(tokenizer, messages, max_tokens: int) -> tuple[dict | None, in
         dropped += 1
 
 
+def last_exchanges(conversations: list[Conversation]) -> frozenset:
+    """The (message, reply) each example ends with: a reply found here is learned by that example, so any other
+    example that holds it as history leaves it out of its loss."""
+    return frozenset(exchange_key(c.messages[-2], c.messages[-1]) for c in conversations
+                     if len(c.messages) >= 2 and c.messages[-2]["role"] == "user")
+
+
 def prepare_examples(tokenizer, conversations: list[Conversation], max_tokens: int, path: Path,
                      for_eval: bool = False) -> PreparedData:
     import jinja2
 
     data = PreparedData()
     label = "eval" if for_eval else "train"
+    learned_elsewhere = last_exchanges(conversations)
     for conversation in progress(conversations, total=len(conversations), desc=f"Preparing {label} examples",
                                  unit="ex"):
         try:
-            example, dropped = fit_to_length(tokenizer, conversation.messages, max_tokens)
+            example, dropped = fit_to_length(tokenizer, conversation.messages, max_tokens, learned_elsewhere)
         except jinja2.TemplateError as e:
             raise UserError(f"{path}, line {conversation.line}: the chat template refuses this conversation ({e}).",
                             "Turns must alternate user / assistant (a system message may come first). Run "
@@ -157,6 +186,16 @@ def prepare_examples(tokenizer, conversations: list[Conversation], max_tokens: i
             example[EVAL_MARK] = True
         data.examples.append(example)
     return data
+
+
+def spread_subset(data: PreparedData, limit: int) -> PreparedData:
+    """At most `limit` examples, evenly spread over the file (dialogs are in file order, so every part of the
+    data keeps a voice). The counts are those of the subset; truncated/dropped stay those of the whole file."""
+    if len(data.examples) <= limit:
+        return data
+    picked = [data.examples[i * len(data.examples) // limit] for i in range(limit)]
+    return PreparedData(picked, data.truncated, data.dropped_lines,
+                        sum(1 for e in picked for t in e["labels"] if t != IGNORE_INDEX))
 
 
 def sample_prompt_ids(tokenizer, conversations: list[Conversation], count: int, max_tokens: int) -> list[list[int]]:

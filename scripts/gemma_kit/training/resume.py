@@ -101,6 +101,19 @@ def plan_start(recorded: dict | None, current: dict, latest: Path | None, restar
     return StartPlan("resume", latest, run_name, changes)
 
 
+# The run's plan (training/schedule.py) follows from settings, data and the kit's own rules, some of which are not
+# settings (whether num_epochs was set by the user, the presets' caps): compared on resume too.
+PLAN_NAMES = {"optimizer_steps": "planned updates", "effective_batch": "examples per update", "epochs": "passes",
+              "eval_every": "updates between evaluations", "warmup_steps": "warmup updates"}
+
+
+def compare_plans(recorded: dict | None, current: dict) -> list[Change]:
+    old = (recorded or {}).get("plan")
+    if not isinstance(old, dict):   # a run recorded before plans were: nothing to compare with
+        return []
+    return [Change(PLAN_NAMES[key], old.get(key), current[key]) for key in PLAN_NAMES if old.get(key) != current[key]]
+
+
 def read_run_state(checkpoints_dir: Path) -> dict | None:
     path = checkpoints_dir / RUN_STATE_FILE
     if not path.exists():

@@ -96,8 +96,12 @@ def plan_schedule(settings, examples: int) -> Schedule:
                     warmup_steps=min(warmup, total - 1) if total > 1 else 0, notes=tuple(notes))
 
 
+# An evaluation example costs a forward pass, no backward: about a third of a training example.
+EVAL_COST_PER_TRAINING_EXAMPLE = 1 / 3
+
+
 def describe_schedule(schedule: Schedule, settings, total_tokens: int, reply_tokens: int,
-                      seconds_per_update: float | None, speed_source: str = "") -> str:
+                      seconds_per_update: float | None, speed_source: str = "", eval_examples: int = 0) -> str:
     """The machine-readable line, then the plan in plain words (printed by `finetune --plan` and before training)."""
     s = schedule
     lines = [s.machine_line(),
@@ -107,13 +111,15 @@ def describe_schedule(schedule: Schedule, settings, total_tokens: int, reply_tok
              f"{'pass' if s.epochs == 1 else 'passes'} over the data: {s.optimizer_steps:,} updates; learning rate "
              f"{settings.learning_rate:g}, "
              f"warming up over the first {s.warmup_steps} updates.",
-             f"  Evaluation and a checkpoint every {s.eval_every} updates: {s.evaluations} evaluations. The checkpoint "
-             f"with the lowest eval loss becomes the adapter."]
+             f"  Evaluation and a checkpoint every {s.eval_every} updates: {s.evaluations} evaluations of "
+             f"{eval_examples:,} held-out examples. The checkpoint with the lowest eval loss becomes the adapter."]
     lines += [f"  {note}" for note in s.notes]
     if seconds_per_update:
-        total = seconds_per_update * s.optimizer_steps
+        evaluating = (seconds_per_update / s.effective_batch * eval_examples * EVAL_COST_PER_TRAINING_EXAMPLE
+                      * s.evaluations)
+        total = seconds_per_update * s.optimizer_steps + evaluating
         lines.append(f"  Time: about {seconds_per_update:.1f} s per update ({speed_source}), about "
-                     f"{format_duration(total)} in all, evaluations not counted.")
+                     f"{format_duration(total)} in all, evaluations included.")
     else:
         lines.append("  Time: the progress bar shows it after the first updates (no earlier run on this machine to "
                      "measure from).")

@@ -33,18 +33,28 @@ class ChosenAdapter:
                 "reason": self.reason}
 
 
-def choose_adapter(checkpoints_dir: Path, eval_loss_by_step: dict[int, float], last_step: int) -> ChosenAdapter:
-    """The kept checkpoint with the lowest finite eval loss (ties: the earlier); the last step when none has one."""
+def choose_adapter(checkpoints_dir: Path, eval_loss_by_step: dict[int, float], last_step: int,
+                   exclude: set[Path] = frozenset()) -> ChosenAdapter:
+    """The kept checkpoint with the lowest finite eval loss (ties: the earlier); the last step when none has one.
+
+    Only whole checkpoints the retention meant to keep take part: one it failed to delete (Windows held a file) may
+    be half gone, and is not a choice anyway. The reason compares with every evaluation of the run, kept or not."""
     from gemma_kit.training.callbacks import best_checkpoints
 
-    found = list_checkpoints(checkpoints_dir)
+    found = {s: p for s, p in list_checkpoints(checkpoints_dir).items()
+             if p not in exclude and all((p / name).is_file() for name in ADAPTER_FILES)}
     best = best_checkpoints({s: eval_loss_by_step.get(s) for s in found}, 1)
+    overall = best_checkpoints({s: v for s, v in eval_loss_by_step.items() if s <= last_step}, 1)
     evaluated = len([s for s in eval_loss_by_step if s <= last_step])
     if not best:
-        return ChosenAdapter(last_step, None, None, "no checkpoint has an eval loss, so the last step's adapter")
+        return ChosenAdapter(last_step, None, None, "no kept checkpoint has an eval loss, so the last step's adapter")
     step = best[0]
     loss = eval_loss_by_step[step]
-    if step == last_step:
+    if overall and overall[0] != step:
+        reason = (f"the lowest eval loss among the kept checkpoints ({loss:.4g}); the lowest of all {evaluated} "
+                  f"evaluations, {eval_loss_by_step[overall[0]]:.4g} at step {overall[0]}, was not kept "
+                  "(keep_best_checkpoints)")
+    elif step == last_step:
         reason = f"the lowest eval loss ({loss:.4g}) of {evaluated} evaluations was at the last step"
     else:
         reason = (f"the lowest eval loss ({loss:.4g}) of {evaluated} evaluations; the last step {last_step} had "

@@ -29,6 +29,7 @@ class RunParts:
     writer: object
     run_dir: Path
     schedule: Schedule
+    retention: object                      # ManageBestCheckpointsCallback: what it could not delete
     memory_estimate: float | None = None   # bytes the memory plan expected beyond the CUDA context
 
 
@@ -81,9 +82,9 @@ def build_trainer(settings, model, tokenizer, train_data, eval_data, prompts, ma
     metrics = cb.TrainingMetricsCallback(collator, guard)
     samples = cb.SampleRepliesCallback(tokenizer, prompts, writer, SAMPLE_NEW_TOKENS)
     ctrl_c = cb.SaveOnCtrlC()
-    callbacks = [cb.StartCheck(on_start), metrics, TensorBoardCallback(tb_writer=writer), samples, guard,
-                 cb.ApplySettingsOnResume(), cb.EvaluateAtEndCallback(), ctrl_c,
-                 cb.ManageBestCheckpointsCallback(settings.keep_best_checkpoints),
+    retention = cb.ManageBestCheckpointsCallback(settings.keep_best_checkpoints)
+    callbacks = [cb.StartCheck(on_start, changed=bool(plan.changes)), metrics, TensorBoardCallback(tb_writer=writer),
+                 samples, guard, cb.ApplySettingsOnResume(), cb.EvaluateAtEndCallback(), ctrl_c, retention,
                  cb.RecordBaseModelCallback(settings.model_dir), cb.TrainingBar(), *extra_callbacks]
     trainer_class, loss_options = choose_trainer(settings, model, guard)
     # processing_class=None: checkpoints then hold no tokenizer copy (33 MB each for the real one).
@@ -91,7 +92,7 @@ def build_trainer(settings, model, tokenizer, train_data, eval_data, prompts, ma
                             train_dataset=train_data.examples, eval_dataset=eval_data.examples,
                             data_collator=collator, callbacks=callbacks, **loss_options)
     trainer.remove_callback(PrinterCallback)   # it prints every log line; the bar and TensorBoard show them
-    return RunParts(trainer, collator, guard, ctrl_c, samples, metrics, writer, run_dir, schedule)
+    return RunParts(trainer, collator, guard, ctrl_c, samples, metrics, writer, run_dir, schedule, retention)
 
 
 def choose_trainer(settings, model, guard):
