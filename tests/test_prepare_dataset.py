@@ -90,7 +90,7 @@ MESSAGES_IN_FIXTURE = {
     "sender_list/claude_chat.json": 7, "sender_list/wrapped_gemini.json": 4, "alpaca/instructions.json": 11,
     "alpaca/instructions.jsonl": 7, "claude/conversations.json": 8, "chatgpt/conversations.json": 13,
     "sharegpt/sharegpt.json": 12, "openai/chat.jsonl": 13, "openai/single_conversation.json": 2,
-    "telegram_chat/result.json": 14, "telegram_account/result.json": 13, "telegram_group/result.json": 8,
+    "telegram_chat/result.json": 14, "telegram_account/result.json": 15, "telegram_group/result.json": 8,
 }
 GOOD_FIXTURES = list(EXPECTED_INSTRUCT)
 
@@ -337,6 +337,7 @@ def test_telegram_account_uses_personal_chats_and_counts_the_others():
         "Telegram Saved Messages (notes to yourself)": ("chats", 1, 1),
         "Telegram channel": ("chats", 1, 1),
         "Telegram chat with a bot": ("chats", 1, 2),
+        "Telegram chat you left (read only when include_group_chats = true)": ("chats", 1, 2),
     }
     assert "Ann (user1001) — the account owner of this full export (personal_information.user_id)" in notes[-1]
 
@@ -477,9 +478,9 @@ def test_prepare_dataset_report_accounts_for_every_message(tmp_path, capsys):
     root = make_project(tmp_path, *GOOD_FIXTURES)
     assert run_step(root, capsys, "--mode", "instruct")[0] == 0
     report = read_report(root)
-    assert report["messages"] == {"read": sum(MESSAGES_IN_FIXTURE.values()), "kept": 73, "skipped": 39}
+    assert report["messages"] == {"read": sum(MESSAGES_IN_FIXTURE.values()), "kept": 71, "skipped": 43}
     assert report["examples"]["train"] + report["examples"]["eval"] == 31
-    assert report["conversations"] == {"train": 23, "eval": 1}
+    assert report["conversations"] == {"train": 22, "eval": 1}
     assert {r: (e["unit"], e["count"]) for r, e in report["skipped"].items()} == {
         "Telegram group chat (include_group_chats = false)": ("chats", 2),
         "ChatGPT message on an abandoned branch (edited or regenerated)": ("messages", 2),
@@ -497,12 +498,13 @@ def test_prepare_dataset_report_accounts_for_every_message(tmp_path, capsys):
         "ChatGPT tool message (browsing, code, images...)": ("messages", 1),
         "Claude attachment or file (only the chat text is used)": ("parts", 1),
         "Telegram Saved Messages (notes to yourself)": ("chats", 1),
+        "Telegram chat you left (read only when include_group_chats = true)": ("chats", 1),
         "Telegram channel": ("chats", 1),
         "Telegram chat with a bot": ("chats", 1),
         "Telegram service message (joined, pinned, call...)": ("messages", 1),
         "assistant message opening a dialog (nothing to answer)": ("messages", 1),
         "assistant tool call without text": ("messages", 1),
-        "exact duplicate example": ("examples", 1),
+        "dialog identical to an earlier one (two copies of one export?)": ("conversations", 1),
         "forwarded message (written by someone else)": ("messages", 1),
         "invalid JSON line": ("lines", 1),
         "message without userInput / ...OutputText text": ("messages", 1),
@@ -620,12 +622,12 @@ def test_missing_dataset_folder_is_a_user_error(tmp_path, capsys):
     assert "Error: The dataset folder dataset does not exist." in err
 
 
-def test_a_single_conversation_is_a_user_error(tmp_path, capsys):
+def test_a_single_conversation_of_one_exchange_is_a_user_error(tmp_path, capsys):
     root = make_project(tmp_path, "openai/single_conversation.json")
     code, _, err = run_step(root, capsys, "--mode", "instruct")
     assert code == 1
-    assert ("Error: Only 1 conversation is usable; at least 2 are needed: one to train on and one kept aside "
-            "to check that training works.") in err
+    assert ("Error: Only 1 conversation with a single exchange is usable; at least 2 exchanges are needed: one to "
+            "train on and one kept aside to check that training works.") in err
 
 
 def test_no_usable_conversation_is_a_user_error_naming_the_reasons(tmp_path, capsys):

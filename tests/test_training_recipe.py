@@ -157,3 +157,21 @@ def test_a_folder_released_later_is_deleted_at_the_next_save(tmp_path, monkeypat
     assert folder.exists()
     assert callbacks.remove_folder(folder, tries=2, pause=0) is None
     assert not folder.exists() and len(calls) == 3
+
+
+def test_a_damaged_checkpoint_is_named_before_resuming_and_restart_deletes_only_after_the_checks(
+        tiny_model_dir, tmp_path, capsys):
+    write_dataset(tmp_path)
+    argv = finetune_argv(tmp_path, tiny_model_dir, "--set", "eval_steps=1", "--max-steps", "2")
+    assert main(argv) == 0
+    latest = tmp_path / "output" / "checkpoints" / "checkpoint-2"
+    (latest / "rng_state.pth").write_bytes(b"not a torch file")
+    capsys.readouterr()
+    assert main(argv[:-1] + ["4", "--resume"]) == 1
+    err = capsys.readouterr().err
+    assert f"Error: The checkpoint {latest} is damaged: rng_state.pth" in err
+    assert "weights_only" not in err and "Traceback" not in err
+    # --restart refused by a later check (here: a base model folder that is not there) deletes nothing.
+    before = sorted(p.name for p in latest.parent.iterdir())
+    assert main(argv + ["--restart", "--base", str(tmp_path / "no-such-model")]) == 1
+    assert sorted(p.name for p in latest.parent.iterdir()) == before

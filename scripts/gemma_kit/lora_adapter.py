@@ -95,6 +95,12 @@ def read_adapter_config(folder: Path) -> dict:
     except json.JSONDecodeError as e:
         raise UserError(f"{path} is damaged (invalid JSON at line {e.lineno}, column {e.colno}).",
                         "Use another checkpoint with --adapter, or train again with finetune_gemma.bat.") from e
+    except (UnicodeDecodeError, RecursionError) as e:
+        raise UserError(f"{path} is damaged (not UTF-8 JSON text).",
+                        "Use another checkpoint with --adapter, or train again with finetune_gemma.bat.") from e
+    if not isinstance(config, dict):
+        raise UserError(f"{path} is damaged (it should hold one JSON object).",
+                        "Use another checkpoint with --adapter, or train again with finetune_gemma.bat.")
     missing = [key for key in ("r", "lora_alpha") if not isinstance(config.get(key), (int, float))]
     if missing:
         raise UserError(f"{path} has no number for {', '.join(missing)}, so the LoRA scale is unknown.",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import struct
 from dataclasses import dataclass
+from math import prod
 from pathlib import Path
 
 from .console import UserError
@@ -39,10 +40,17 @@ def read_config(folder: Path) -> dict:
                         "Point to the folder that holds config.json and the .safetensors files "
                         "(download_model.bat puts it under models/).")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        config = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise UserError(f"{path} is damaged (invalid JSON at line {e.lineno}, column {e.colno}).",
                         "Download the model again (download_model.bat).") from e
+    except (UnicodeDecodeError, RecursionError) as e:
+        raise UserError(f"{path} is damaged (not UTF-8 JSON text).",
+                        "Download the model again (download_model.bat).") from e
+    if not isinstance(config, dict) or not isinstance(config.get("text_config") or {}, dict):
+        raise UserError(f"{path} is damaged (it should hold one JSON object of settings).",
+                        "Download the model again (download_model.bat).")
+    return config
 
 
 def text_config_of(config: dict) -> dict:
@@ -59,30 +67,110 @@ def check_is_gemma3n(config: dict, folder: Path) -> None:
                         "This kit works only with Gemma 3n (google/gemma-3n-E2B-it or -E4B-it).")
 
 
-def read_safetensors_header(path: Path) -> tuple[dict, int]:
-    """The JSON header of a .safetensors file and where its data starts (format: u64 length + JSON)."""
-    with open(path, "rb") as f:
-        raw_len = f.read(8)
-        if len(raw_len) != 8:
-            raise UserError(f"{path} is empty or cut short.", "Download or write the model again.")
-        (header_len,) = struct.unpack("<Q", raw_len)
-        header_bytes = f.read(header_len)
+# The safetensors library refuses headers above 100 MB; a real Gemma 3n shard's header is ~100 KB.
+MAX_HEADER_BYTES = 100 * 1024 * 1024
+# Types a valid file may hold besides the ones this kit converts (their sizes check the byte ranges).
+HEADER_DTYPE_SIZES = {**DTYPE_SIZES, "U16": 2, "U32": 4, "U64": 8, "F8_E4M3": 1, "F8_E5M2": 1}
+DAMAGED_HINT = ("The file is damaged or not a .safetensors file: download the model again (download_model.bat), "
+                "or run the step that wrote it again (merge-lora, finetune).")
+
+
+@dataclass(frozen=True)
+class SafetensorsHeader:
+    entries: dict        # tensor name -> {"dtype", "shape", "data_offsets"}, all checked
+    metadata: dict | None
+    raw: bytes           # u64 length + JSON, exactly as in the file
+    data_start: int
+
+
+def damaged(path: Path, problem: str) -> UserError:
+    return UserError(f"{path} is damaged: {problem}.", DAMAGED_HINT)
+
+
+def parse_safetensors_header(path: Path) -> SafetensorsHeader:
+    """The header of a .safetensors file (u64 length + JSON), checked before anything trusts it: length, text,
+    shape of the JSON, every entry's type, shape and byte range against the file size. One plain error for
+    every step that reads weights (merge-lora, convert-gguf, finetune, doctor)."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            raw_len = f.read(8)
+            if len(raw_len) != 8:
+                raise UserError(f"{path} is empty or cut short.", "Download or write the model again.")
+            (header_len,) = struct.unpack("<Q", raw_len)
+            if header_len > MAX_HEADER_BYTES or 8 + header_len > size:
+                raise damaged(path, f"its first 8 bytes announce a header of {header_len:,} bytes in a file of "
+                                    f"{size:,} bytes")
+            header_bytes = f.read(header_len)
+    except OSError as e:
+        raise UserError(f"Cannot read {path}: {e.strerror or e}.", "Check that the file is there and readable.") from e
     if len(header_bytes) != header_len:
         raise UserError(f"{path} is cut short (its header is incomplete).", "Download or write the model again.")
     try:
-        header = json.loads(header_bytes)
-    except json.JSONDecodeError as e:
-        raise UserError(f"{path} is not a valid .safetensors file.", "Download or write the model again.") from e
-    header.pop("__metadata__", None)
-    return header, 8 + header_len
+        header = json.loads(header_bytes.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise damaged(path, "its header is not UTF-8 text") from None
+    except (ValueError, RecursionError):
+        raise damaged(path, "its header is not valid JSON") from None
+    if not isinstance(header, dict):
+        raise damaged(path, f"its header is a JSON {type(header).__name__}, not an object of tensors")
+    metadata = header.pop("__metadata__", None)
+    if metadata is not None and not isinstance(metadata, dict):
+        raise damaged(path, "its __metadata__ is not an object")
+    data_start = 8 + header_len
+    for name, entry in header.items():
+        problem = entry_problem(entry)
+        if problem:
+            raise damaged(path, f"tensor {name!r} {problem}")
+    data_end = data_start + max((entry["data_offsets"][1] for entry in header.values()), default=0)
+    if size < data_end:
+        raise UserError(f"{path} is cut short: {size:,} bytes of the {data_end:,} its header lists (an interrupted "
+                        "download or copy).",
+                        "Run download_model.bat again (it fetches what is missing), or copy the file again.")
+    return SafetensorsHeader(header, metadata, raw_len + header_bytes, data_start)
+
+
+def entry_problem(entry: object) -> str | None:
+    if not isinstance(entry, dict):
+        return "is not described by an object"
+    dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
+    if dtype not in HEADER_DTYPE_SIZES:
+        return f"has an unknown number type {dtype!r}"
+    if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape):
+        return "has no valid shape (a list of whole numbers)"
+    if (not isinstance(offsets, list) or len(offsets) != 2 or not all(type(n) is int for n in offsets)
+            or not 0 <= offsets[0] <= offsets[1]):
+        return "has no valid data_offsets (two whole numbers, start <= end)"
+    if offsets[1] - offsets[0] != prod(shape) * HEADER_DTYPE_SIZES[dtype]:
+        return f"takes {offsets[1] - offsets[0]:,} bytes, but its shape {shape} in {dtype} needs a different size"
+    return None
+
+
+def read_safetensors_header(path: Path) -> tuple[dict, int]:
+    """The checked tensor entries of a .safetensors file and where its data starts."""
+    header = parse_safetensors_header(path)
+    return header.entries, header.data_start
+
+
+def read_weight_map(folder: Path) -> dict[str, str]:
+    """tensor name -> shard file name, from the index; a damaged index is a plain error, not a traceback."""
+    path = folder / INDEX_FILE
+    try:
+        weight_map = json.loads(path.read_text(encoding="utf-8")).get("weight_map", {})
+    except (ValueError, AttributeError, RecursionError):  # not JSON, not UTF-8, or not an object
+        weight_map = None
+    if not isinstance(weight_map, dict) or not all(isinstance(v, str) and "/" not in v and "\\" not in v
+                                                   for v in weight_map.values()):
+        raise UserError(f"{path} is damaged: it should map each tensor name to a .safetensors file of this folder.",
+                        DAMAGED_HINT)
+    return weight_map
 
 
 def shard_files(folder: Path) -> list[Path]:
     """The checkpoint's .safetensors files in order, checked against the index (missing ones are named)."""
     index_path = folder / INDEX_FILE
     if index_path.exists():
-        weight_map = json.loads(index_path.read_text(encoding="utf-8")).get("weight_map", {})
-        names = sorted(set(weight_map.values()))
+        names = sorted(set(read_weight_map(folder).values()))
         missing = [n for n in names if not (folder / n).exists()]
         if missing:
             raise UserError(f"{folder} is incomplete: {len(missing)} weight file(s) listed in {INDEX_FILE} are "
@@ -113,7 +201,7 @@ def index_tensors(folder: Path) -> dict[str, TensorInfo]:
             tensors[name] = TensorInfo(name, meta["dtype"], tuple(meta["shape"]), path, data_start + begin, end - begin)
     index_path = folder / INDEX_FILE
     if index_path.exists():
-        listed = set(json.loads(index_path.read_text(encoding="utf-8")).get("weight_map", {}))
+        listed = set(read_weight_map(folder))
         absent = sorted(listed - set(tensors))
         if absent:
             raise UserError(f"{folder}: {len(absent)} tensor(s) listed in {INDEX_FILE} are not in the weight files "

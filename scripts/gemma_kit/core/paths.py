@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from .console import UserError
+from .console import UserError, say
 
 SETTINGS_FILE_NAME = "settings.toml"
 
@@ -45,13 +45,49 @@ def check_free_space(folder: Path, needed_bytes: int, what: str) -> None:
         )
 
 
+OUTPUT_HINT = ("Choose another output folder (--output), or make this one writable: not on a read-only or full "
+               "drive, not inside a protected folder such as C:\\Program Files, not marked read-only.")
+
+
+def ensure_folder(folder: Path) -> None:
+    """Create `folder` and its parents, or say in plain words why it cannot be (instead of an OSError traceback)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return
+    except FileExistsError:
+        pass  # `folder` itself, or a parent, is a file: named below
+    except NotADirectoryError:
+        pass
+    except OSError as e:
+        raise UserError(f"Cannot create the folder {folder}: {e.strerror or e}.", OUTPUT_HINT) from e
+    blocking = folder
+    while not blocking.exists() and blocking != blocking.parent:
+        blocking = blocking.parent
+    raise UserError(f"Cannot create the folder {folder}: {blocking} is a file, not a folder.",
+                    "Point --output at a folder (for prepare-dataset) or a new file name, or move that file away.")
+
+
+def check_writable_folder(folder: Path) -> None:
+    """Refuse before the work starts when nothing can be written into `folder` (read-only drive, no permission)."""
+    ensure_folder(folder)
+    probe = folder / f".gemma-kit-write-test-{os.getpid()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise UserError(f"Cannot write into the folder {folder}: {e.strerror or e}.", OUTPUT_HINT) from e
+
+
 @contextmanager
 def atomic_file(dest: Path) -> Iterator[Path]:
     """Yield a temporary path in the same folder; rename it onto `dest` only when the block succeeds.
 
     A crash or Ctrl-C never leaves a file that looks finished (the temp is removed).
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.is_dir():
+        raise UserError(f"Cannot write {dest}: a folder of that name is in the way.",
+                        "Move or rename that folder, or choose another output (--output).")
+    check_writable_folder(dest.parent)
     tmp = dest.with_name(dest.name + ".partial")
     try:
         yield tmp
@@ -67,7 +103,10 @@ def atomic_folder(dest: Path) -> Iterator[Path]:
 
     If a rename fails (on Windows: Explorer, an antivirus or LM Studio holding a file), the old folder is put
     back and a UserError says why: at no point are both the old and the new result gone."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    check_writable_folder(dest.parent)
+    done = finish_interrupted_swap(dest)  # before the stale `.partial` below is removed: it may be the result
+    if done:
+        say(done)
     tmp = dest.with_name(dest.name + ".partial")
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -92,9 +131,33 @@ def atomic_folder(dest: Path) -> Iterator[Path]:
             shutil.rmtree(tmp)
 
 
+def finish_interrupted_swap(dest: Path) -> str | None:
+    """Repair what a kill between atomic_folder's steps left, and say what was done (None: nothing to repair).
+
+    The two renames start only once the new folder is complete, so `X.old` with `X.partial` and no `X` means
+    the new result is whole: it goes in place. `X.old` alone is put back. `X.old` beside `X` is the previous
+    result the last run did not get to delete (15 GB for an E4B merge).
+    """
+    old, partial = dest.with_name(dest.name + ".old"), dest.with_name(dest.name + ".partial")
+    if not old.is_dir():
+        return None
+    if dest.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        return f"Removed {old}, the previous version an interrupted run left behind."
+    if partial.is_dir():
+        replace_or_explain(partial, dest)
+        shutil.rmtree(old, ignore_errors=True)
+        return f"Finished replacing {dest}: a run was stopped after the new version was complete."
+    replace_or_explain(old, dest)
+    return f"Put {dest} back from {old.name}: a run was stopped while replacing it."
+
+
 def replace_or_explain(src: Path, dest: Path) -> None:
     try:
         os.replace(src, dest)
+    except (IsADirectoryError, NotADirectoryError, FileExistsError) as e:
+        raise UserError(f"Could not put the new {dest.name} in place: {dest} is in the way ({e.strerror}).",
+                        "Move or rename it, or choose another output (--output), then run this step again.") from e
     except PermissionError as e:
         # On Windows a file or folder held open by another program (LM Studio, Explorer) cannot be replaced.
         raise UserError(

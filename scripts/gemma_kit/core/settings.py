@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -167,6 +168,7 @@ VALUE_RULES = {
     "max_dialog_length": (lambda v: v == 0 or v >= 2, "0 (no cutting) or 2 or more"),
     "window_size": (lambda v: v >= 2, "2 or more"),
     "eval_fraction": (lambda v: 0 < v < 0.5, "above 0 and below 0.5, e.g. 0.05"),
+    "seed": (lambda v: 0 <= v <= 2**32 - 1, "a whole number from 0 to 4294967295"),
     "lora_rank": (lambda v: v >= 1, "a whole number of 1 or more"),
     "lora_alpha": (lambda v: v >= 1, "a whole number of 1 or more"),
     "lora_dropout": (lambda v: 0 <= v < 1, "from 0 up to (not including) 1"),
@@ -174,11 +176,11 @@ VALUE_RULES = {
     "effective_batch_size": (lambda v: v >= 1, "1 or more"),
     "gradient_accumulation_steps": (lambda v: v >= 0, "0 (from effective_batch_size) or 1 or more"),
     "num_epochs": (lambda v: v >= 1, "1 or more"),
-    "max_seq_length": (lambda v: v >= 32, "32 or more"),
+    "max_seq_length": (lambda v: 32 <= v <= 32768, "from 32 to 32768 (Gemma 3n reads at most 32K tokens)"),
     "learning_rate": (lambda v: 0 < v < 1, "above 0 and below 1, e.g. 0.0002"),
     "warmup_ratio": (lambda v: 0 <= v < 1, "from 0 up to (not including) 1, e.g. 0.03"),
-    "weight_decay": (lambda v: v >= 0, "0 or more"),
-    "max_grad_norm": (lambda v: v >= 0, "0 (no clipping) or more"),
+    "weight_decay": (lambda v: 0 <= v < math.inf, "0 or more (a finite number)"),
+    "max_grad_norm": (lambda v: 0 <= v < math.inf, "0 (no clipping) or more (a finite number)"),
     "eval_steps": (lambda v: v >= 0, "0 (about 10 evaluations per run) or 1 or more"),
     "max_steps": (lambda v: v == -1 or v >= 1, "-1 (use num_epochs) or 1 or more"),
     "keep_best_checkpoints": (lambda v: v >= 0, "0 or more"),
@@ -245,6 +247,33 @@ def flatten_toml(data: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
+def read_settings_text(path: Path) -> str:
+    """The text of settings.toml as Windows Notepad may have saved it: UTF-8 (with or without a byte-order
+    mark), or the Cyrillic ANSI code page cp1251 that older Notepad writes by default (read, and said so)."""
+    if path.is_dir():
+        raise UserError(f"The settings path {path} is a folder, not a file.",
+                        "Point --settings at the settings.toml file itself (or leave --settings out).")
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise UserError(f"Cannot read the settings file {path}: {e.strerror or e}.",
+                        "Close the program that holds it, check its permissions, or restore it from the kit.") from e
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = raw.decode("cp1251")
+    except UnicodeDecodeError as e:
+        raise UserError(f"{path} is not text in UTF-8 (nor in the Windows Cyrillic encoding): byte {e.start:,} "
+                        "cannot be read.", "Open it in Notepad and save it with the encoding UTF-8.") from e
+    from .console import warn
+
+    warn(f"{path} is saved in the Windows Cyrillic encoding (cp1251), not UTF-8; it was read as cp1251. "
+         "To be sure it reads the same everywhere, open it in Notepad and save it with the encoding UTF-8.")
+    return text
+
+
 def load_settings(root: Path, settings_file: Path | None = None, overrides: dict[str, Any] | None = None,
                   cli_pairs: list[str] | None = None) -> Settings:
     """Build the effective settings; every problem (file, key, value) is reported at once."""
@@ -256,8 +285,7 @@ def load_settings(root: Path, settings_file: Path | None = None, overrides: dict
     from_file: dict[str, Any] = {}
     if settings_file.exists():
         try:
-            # utf-8-sig: Windows Notepad may save the file with a byte-order mark.
-            from_file = flatten_toml(tomllib.loads(settings_file.read_text(encoding="utf-8-sig")))
+            from_file = flatten_toml(tomllib.loads(read_settings_text(settings_file)))
         except tomllib.TOMLDecodeError as e:
             raise UserError(f"{settings_file} is not valid TOML: {e}",
                             "Fix the line it names: text values need \"quotes\", and Windows paths need single "

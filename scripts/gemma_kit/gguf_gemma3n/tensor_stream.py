@@ -27,6 +27,7 @@ from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFWriter
 from gguf.quants import quantize
 
 from ..core.checkpoint import DTYPE_SIZES, TensorInfo
+from ..core.console import UserError
 from ..core.raw_floats import STORAGE, to_f32
 from .conversion_plan import OutputTensor
 
@@ -80,7 +81,10 @@ class ShardReader:
         buffer = np.empty(n_rows * row_bytes, dtype=np.uint8)
         got = f.readinto(memoryview(buffer))
         if got != buffer.size:
-            raise OSError(f"{info.file} ended early while reading {info.name} ({got} of {buffer.size} bytes)")
+            # The header was checked against the file's size at planning: the file shrank since, or is failing.
+            raise UserError(f"{info.file} ended early while reading {info.name} ({got:,} of {buffer.size:,} bytes).",
+                            "Was the file changed or copied over while converting? Run the step again; if it "
+                            "happens again, write that model folder again (merge_lora.bat).")
         return buffer
 
 

@@ -2,5 +2,6 @@
 
 detect.py recognises a file by its shape; telegram.py, chatgpt.py, claude_export.py, sharegpt.py (ShareGPT
 and OpenAI messages), alpaca.py and sender_list.py read one format each; records.py hands each record of a
-list or JSONL file to its format's reader; normalise.py trims and filters the dialogs. No torch here.
+list or JSONL file to its format's reader; json_stream.py streams JSON and JSONL safely (nesting limit,
+Ctrl+C); normalise.py trims and filters the dialogs. No torch here.
 """

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import SKIP_NON_TEXT_PART, Conversation, ConversationBuilder, SkipCounter
+from .common import SKIP_NON_TEXT_PART, SKIP_ODD_ITEM, Conversation, ConversationBuilder, SkipCounter
 
 SKIP_OTHER_BRANCH = "ChatGPT message on an abandoned branch (edited or regenerated)"
 SKIP_SYSTEM = "ChatGPT system message (hidden in the app)"
@@ -35,9 +35,10 @@ def conversation_from_chatgpt(record: dict, where: str, counter: SkipCounter) ->
 
 def messages_on_branch(mapping: dict, current_node: Any) -> list[Any]:
     """The messages from the root to `current_node` (or, if it is missing, to the last leaf)."""
-    node_id = current_node if current_node in mapping else last_leaf(mapping)
+    node_id = current_node if isinstance(current_node, str) and current_node in mapping else last_leaf(mapping)
     path, seen = [], set()
-    while node_id in mapping and node_id not in seen:  # `seen` guards against a damaged file with a cycle
+    # `seen` guards against a damaged file with a cycle; ids must be strings (a damaged one may be a list)
+    while isinstance(node_id, str) and node_id in mapping and node_id not in seen:
         seen.add(node_id)
         node = mapping[node_id]
         if not isinstance(node, dict):
@@ -53,15 +54,22 @@ def last_leaf(mapping: dict) -> Any:
     return leaves[-1] if leaves else None
 
 
-def add_chatgpt_message(builder: ConversationBuilder, message: dict, where: str, counter: SkipCounter) -> None:
-    role = (message.get("author") or {}).get("role")
-    content = message.get("content") or {}
+def add_chatgpt_message(builder: ConversationBuilder, message: Any, where: str, counter: SkipCounter) -> None:
+    author = message.get("author") if isinstance(message, dict) else None
+    content = message.get("content") or {} if isinstance(message, dict) else None
+    if not isinstance(author, dict) or not isinstance(content, dict):
+        # Seen in hand-edited files: `content` as a plain string, `author` missing. The app never writes this.
+        node = f"message {message.get('id')!r}" if isinstance(message, dict) else "a message"
+        counter.skip(SKIP_ODD_ITEM, where=f"{where}: {node} whose author or content is not an object")
+        return
+    role = author.get("role")
     reason = skip_reason_of(message, role, content)
     if reason:
         counter.skip(reason, where=f"{where} ({role}, {content.get('content_type')})")
         return
     texts = []
-    for part in content.get("parts") or []:
+    parts = content.get("parts") or []
+    for part in parts if isinstance(parts, list) else [parts]:
         if isinstance(part, str):
             texts.append(part)
         else:  # image_asset_pointer, audio transcription objects...
@@ -74,7 +82,8 @@ def skip_reason_of(message: dict, role: Any, content: dict) -> str | None:
         return SKIP_SYSTEM
     if role not in ("user", "assistant"):
         return SKIP_TOOL
-    if (message.get("metadata") or {}).get("is_visually_hidden_from_conversation"):
+    metadata = message.get("metadata")
+    if isinstance(metadata, dict) and metadata.get("is_visually_hidden_from_conversation"):
         return SKIP_HIDDEN
     if role == "assistant" and message.get("recipient", "all") != "all":
         return SKIP_TOOL_CALL

@@ -6,15 +6,11 @@ either kept in a turn or counted in `SkipCounter` with a reason, so the report a
 """
 from __future__ import annotations
 
-import codecs
-import json
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
-
-import ijson
+from typing import Any, NamedTuple
 
 # Skipped items are counted in one of these units; only "messages" (and the messages inside skipped
 # conversations or records) enter the accounting "read = kept + skipped".
@@ -28,6 +24,8 @@ SKIP_UNKNOWN_RECORD = "record in an unknown shape"
 SKIP_NON_TEXT_PART = "image, audio or file part of a message"
 SKIP_INVALID_LINE = "invalid JSON line"
 SKIP_NOT_UTF8_LINE = "line that is not UTF-8 text"
+SKIP_TOO_DEEP_LINE = "line nested too deeply to be a chat record"
+SKIP_ODD_ITEM = "item in an unexpected shape (a damaged or hand-edited export)"
 
 
 class Turn(NamedTuple):
@@ -178,106 +176,25 @@ class InvalidJson(FileProblem):
         super().__init__(f"invalid JSON at {where}: {reason}")
 
 
-# ---- opening files --------------------------------------------------------------------------------------
-class CountingReader:
-    """A binary file that counts the bytes handed to the JSON parser (error positions, progress bar)."""
-
-    def __init__(self, raw: BinaryIO, bar: Any = None):
-        self.raw = raw
-        self.bar = bar
-        self.bytes_read = 0
-
-    def read(self, size: int = -1) -> bytes:
-        return self._count(self.raw.read(size))
-
-    def readline(self, size: int = -1) -> bytes:
-        return self._count(self.raw.readline(size))
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self.readline, b"")
-
-    def _count(self, data: bytes) -> bytes:
-        self.bytes_read += len(data)
-        if self.bar is not None and data:
-            self.bar.update(len(data))
-        return data
+class _Debugging:
+    show_tracebacks = False  # --debug: the guards that skip an odd file or item also print where it broke
 
 
 @contextmanager
-def open_export(path: Path, bar: Any = None) -> Iterator[CountingReader]:
-    """Open a JSON/JSONL export as bytes, past a UTF-8 byte-order mark (Windows Notepad writes one)."""
-    with open(path, "rb") as raw:
-        head = raw.read(4)
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            raise FileProblem("the file is saved as UTF-16 text; JSON exports must be UTF-8 "
-                              "(PowerShell's `>` does this: save it again as UTF-8)")
-        raw.seek(3 if head.startswith(codecs.BOM_UTF8) else 0)
-        reader = CountingReader(raw, bar)
-        if bar is not None and head.startswith(codecs.BOM_UTF8):
-            bar.update(3)
-        yield reader
+def tracebacks_shown(enabled: bool) -> Iterator[None]:
+    previous, _Debugging.show_tracebacks = _Debugging.show_tracebacks, enabled
+    try:
+        yield
+    finally:
+        _Debugging.show_tracebacks = previous
 
 
-def stream_items(path: Path, prefix: str, bar: Any = None, map_type: type = dict) -> Iterator[Any]:
-    """The values at `prefix` (ijson syntax, e.g. "messages.item"), one at a time: RAM stays at one item.
-
-    Every JSON object is built as `map_type` (anything with __setitem__), which may keep only what it needs.
-    """
-    with open_export(path, bar) as f:
-        try:
-            yield from ijson.items(f, prefix, map_type=map_type, use_float=True)
-        except ijson.JSONError as e:
-            raise locate_json_error(path, e, f.bytes_read) from e
-
-
-def stream_jsonl(path: Path, bar: Any, counter: SkipCounter, label: str) -> Iterator[tuple[int, Any]]:
-    """(line number, value) for each non-blank line; a broken line is counted and skipped, not fatal."""
-    with open_export(path, bar) as f:
-        for number, raw_line in enumerate(f, start=1):
-            if not raw_line.strip():
-                continue
-            try:
-                yield number, json.loads(raw_line)
-            except json.JSONDecodeError as e:
-                counter.read(1)
-                counter.skip(SKIP_INVALID_LINE, unit="lines", messages=1,
-                             where=f"{label}, line {number}, column {e.colno}: {e.msg}")
-            except UnicodeDecodeError:
-                counter.read(1)
-                counter.skip(SKIP_NOT_UTF8_LINE, unit="lines", messages=1, where=f"{label}, line {number}")
-
-
-# Above this size, re-reading the whole file with `json` to place an error would cost too much RAM.
-LOCATE_BY_RELOADING_MAX_BYTES = 64 * 1024 * 1024
-
-
-def locate_json_error(path: Path, error: Exception, bytes_read: int) -> InvalidJson:
-    """Turn ijson's error (which has no line number) into one with the line and column a person can open."""
-    raw = error.args[0] if error.args else ""
-    reason = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)  # yajl gives bytes or str
-    reason = reason.strip().splitlines()[0] if reason.strip() else "the JSON is incomplete"
-    if path.stat().st_size <= LOCATE_BY_RELOADING_MAX_BYTES:
-        try:
-            json.loads(path.read_bytes().decode("utf-8-sig"))
-        except json.JSONDecodeError as e:
-            return InvalidJson(e.lineno, e.colno, e.msg)
-        except UnicodeDecodeError as e:
-            line = path.read_bytes()[:e.start].count(b"\n") + 1
-            return InvalidJson(line, None, "the file is not saved as UTF-8 text (an old Windows encoding such as "
-                                           "cp1251?); open it in Notepad and save it with the UTF-8 encoding")
-    return InvalidJson(count_lines(path, bytes_read), None, reason)
-
-
-def count_lines(path: Path, n_bytes: int) -> int:
-    lines = 1
-    with open(path, "rb") as f:
-        while n_bytes > 0:
-            chunk = f.read(min(n_bytes, 1 << 20))
-            if not chunk:
-                break
-            lines += chunk.count(b"\n")
-            n_bytes -= len(chunk)
-    return lines
+def describe_unexpected(error: Exception) -> str:
+    """An exception a reader did not foresee, in one short line for the report (--debug shows the traceback)."""
+    if _Debugging.show_tracebacks:
+        traceback.print_exception(error)
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {text[:160]}" if text else type(error).__name__
 
 
 def first_keys_of(value: Any) -> list[str]:

@@ -14,7 +14,8 @@ from typing import Any, BinaryIO
 
 import ijson
 
-from .common import FileProblem, UnrecognisedFile, first_keys_of, locate_json_error, open_export
+from .common import FileProblem, UnrecognisedFile, first_keys_of
+from .json_stream import locate_json_error, nesting_depth_ok, open_export
 from .records import classify_record, classify_record_keys
 from .sender_list import is_sender_item
 
@@ -67,7 +68,7 @@ def detect_shape(path: Path) -> FileShape:
     """The file's shape, or UnrecognisedFile / InvalidJson / FileProblem saying why it cannot be used."""
     if path.stat().st_size == 0:
         raise FileProblem("the file is empty")
-    with open_export(path) as f:
+    with open_export(path, nesting_guard=False) as f:
         first_record = read_jsonl_first_record(f)
     if first_record is not None:
         return shape_of_jsonl(first_record)
@@ -86,8 +87,8 @@ def read_jsonl_first_record(f: BinaryIO) -> dict | None:
     line = f.readline(JSONL_FIRST_LINE_MAX)
     while line.strip() == b"" and line.endswith(b"\n"):  # blank lines before the first record
         line = f.readline(JSONL_FIRST_LINE_MAX)
-    if not line.endswith(b"\n"):
-        return None
+    if not line.endswith(b"\n") or not nesting_depth_ok(line):
+        return None  # a too-deep line is refused with its reason by the document sniff
     try:
         first = json.loads(line)
     except (json.JSONDecodeError, UnicodeDecodeError):

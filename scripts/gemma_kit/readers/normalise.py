@@ -4,10 +4,12 @@ Readers already merge consecutive messages from one side and drop empty ones, so
 turn (what the model sees). Here each dialog is cut at turns longer than `max_message_length` characters,
 trimmed so that it opens with a user turn and ends with a reply, dropped when it has fewer than
 `min_dialog_messages` turns, and cut into chunks of `max_dialog_length` turns. Every message removed is
-counted in the SkipCounter with its reason.
+counted in the SkipCounter with its reason. Before the split, a dialog seen twice is dropped, and a lone
+dialog gives its last exchanges to the evaluation side.
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 
 from .common import Conversation, SkipCounter, Turn
@@ -17,6 +19,7 @@ SKIP_UNANSWERED = "last message of a dialog got no reply"
 SKIP_LONG_MESSAGE = "message longer than max_message_length"
 SKIP_SHORT_DIALOG = "dialog with fewer turns than min_dialog_messages"
 SKIP_LONELY_SYSTEM = "system prompt without a dialog after it"
+SKIP_DUPLICATE_DIALOG = "dialog identical to an earlier one (two copies of one export?)"
 
 
 def normalise_conversations(conversations: Iterable[Conversation], counter: SkipCounter, *,
@@ -98,3 +101,47 @@ def cut_long_dialog(conversation: Conversation, max_turns: int) -> list[Conversa
     size = max(2, max_turns - max_turns % 2)
     return [Conversation(with_system(system, body[i:i + size], i == 0), conversation.source, conversation.group)
             for i in range(0, len(body), size)]
+
+
+def drop_duplicate_dialogs(conversations: list[Conversation], counter: SkipCounter) -> list[Conversation]:
+    """A dialog seen before (the same export twice, under two names) is dropped before the split: otherwise its
+    copy could be the evaluation side, identical to what is trained on."""
+    kept, seen = [], set()
+    for conversation in conversations:
+        digest = hashlib.blake2b(digest_size=16)
+        for turn in conversation.turns:
+            digest.update(f"{turn.role}\0{len(turn.content)}\0{turn.content}".encode("utf-8", "surrogatepass"))
+        key = digest.digest()
+        if key in seen:
+            counter.skip(SKIP_DUPLICATE_DIALOG, unit="conversations", messages=conversation.message_count,
+                         where=conversation.source)
+            continue
+        seen.add(key)
+        kept.append(conversation)
+    return kept
+
+
+def hold_out_end_of_single_dialog(conversations: list[Conversation],
+                                  eval_fraction: float) -> tuple[list[Conversation], str]:
+    """With one dialog only (one long ChatGPT chat, one Telegram chat without long silences), its last exchanges
+    become the evaluation side: whole exchanges, under a group of their own, so no training window reaches them."""
+    if len({c.group for c in conversations}) != 1:
+        return conversations, ""
+    pieces = [split_system(c.turns) for c in conversations]
+    n_exchanges = sum(len(body) // 2 for _, body in pieces)
+    n_eval = min(n_exchanges - 1, max(1, round(n_exchanges * eval_fraction)))
+    held_out, remaining, kept = [], n_eval, list(conversations)
+    while remaining:
+        system, body = pieces.pop()
+        last = kept.pop()
+        take = min(remaining, len(body) // 2)
+        cut = len(body) - 2 * take
+        if cut:
+            kept.append(Conversation(last.turns[:len(last.turns) - 2 * take], last.source, last.group))
+        # The system prompt heads both sides; its message is accounted for on the training side only.
+        head = [system if not cut else system._replace(message_count=0)] if system else []
+        held_out.insert(0, Conversation(head + body[cut:], last.source, last.group + 1))
+        remaining -= take
+    note = (f"Only one dialog was found, so its last {n_eval} exchange(s) of {n_exchanges} are kept aside to "
+            f"check the training (no training example contains them). More chats give a better check.")
+    return kept + held_out, note

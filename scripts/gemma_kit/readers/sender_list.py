@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from .common import Conversation, ConversationBuilder, SkipCounter, text_of
+from .common import SKIP_ODD_ITEM, Conversation, ConversationBuilder, SkipCounter, describe_unexpected, text_of
 
 USER_TEXT_KEY = "userInput"
 ASSISTANT_KEY_SUFFIX = "outputtext"  # compared in lower case
@@ -26,7 +26,11 @@ def read_sender_list(items: Iterable[Any], where: str, counter: SkipCounter) -> 
     builder = ConversationBuilder(where, counter, joiner="\n\n")
     for item in items:
         counter.read(1)
-        role_text = role_and_text_of(item) if isinstance(item, dict) else None
+        try:
+            role_text = role_and_text_of(item) if isinstance(item, dict) else None
+        except Exception as e:  # noqa: BLE001 - a message in a shape never seen is counted, the list goes on
+            counter.skip(SKIP_ODD_ITEM, where=f"{where}: {describe_unexpected(e)}")
+            continue
         if role_text is None:
             counter.skip(SKIP_NO_TEXT, where=where)
             continue

@@ -105,7 +105,10 @@ class VoiceBook:
         if voice.role not in ROLES_TO_TRANSCRIBE[self.transcribe]:
             return SKIP_VOICE_NOT_ASKED
         if voice.file not in self._digests:
-            self._digests[voice.file] = file_digest(audio)
+            try:
+                self._digests[voice.file] = file_digest(audio)
+            except OSError:  # locked or unreadable: this message is lost, not the whole export
+                return SKIP_VOICE_UNDECODABLE
         entry = self.transcripts.get(self._digests[voice.file])
         if entry is None:
             return SKIP_VOICE_PENDING
@@ -137,11 +140,14 @@ def audio_path_of(value: Any, base_dir: Path) -> Path | None:
     """The audio beside result.json, or None: "File not included..." text, no `file` key, or missing on disk."""
     if not isinstance(value, str) or not value or value.startswith("(File"):
         return None
-    path = Path(value)
-    if path.is_absolute() or ".." in path.parts:
-        return None  # an export only points inside its own folder; anything else is not ours to open
-    path = base_dir / path
-    return path if path.is_file() else None
+    try:
+        path = Path(value)
+        if path.is_absolute() or ".." in path.parts:
+            return None  # an export only points inside its own folder; anything else is not ours to open
+        path = base_dir / path
+        return path if path.is_file() else None
+    except (OSError, ValueError):  # a name Windows cannot hold, a NUL byte: no file to read
+        return None
 
 
 def voice_summary(report: dict[str, Any]) -> str:

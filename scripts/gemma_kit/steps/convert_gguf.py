@@ -13,7 +13,7 @@ import typing
 from pathlib import Path
 
 from ..core.console import UserError, byte_bar, human_size, next_step, say, warn
-from ..core.paths import atomic_file, check_free_space
+from ..core.paths import atomic_file, check_free_space, check_writable_folder, finish_interrupted_swap
 from ..core.settings import Settings, replace
 
 if typing.TYPE_CHECKING:  # the converter's modules (numpy, gguf) load only when this step runs
@@ -143,6 +143,9 @@ def offer_lmstudio(settings: Settings, dest: Path) -> bool:
 
 
 def check_paths(source: Path, dest: Path) -> None:
+    repaired = finish_interrupted_swap(source)  # merge-lora stopped between its two renames
+    if repaired:
+        say(repaired)
     if not source.is_dir():
         raise UserError(f"{source} does not exist, so there is no merged model to convert.",
                         "Run merge_lora.bat first (it writes output/merged_model/), or point --input at a merged "
@@ -150,6 +153,7 @@ def check_paths(source: Path, dest: Path) -> None:
     if dest.is_dir():
         raise UserError(f"{dest} is a folder; the output must be a file name ending in .gguf.",
                         "Give a file name, e.g. --output output/finetuned_gemma.gguf")
+    check_writable_folder(dest.parent)  # before minutes of planning, not at the first write
 
 
 def prepare_writer(plan: ConversionPlan):

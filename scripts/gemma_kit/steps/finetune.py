@@ -83,10 +83,10 @@ def run(settings, args, extra_callbacks=()) -> int:
             say("Nothing was loaded or written (--plan).")
             next_step("finetune_gemma.bat", "gemma-kit finetune")
             return 0
-        if start.action == "fresh":   # only now: a run refused above must not have deleted the old one
-            clear_old_run(settings.checkpoints_dir)
         # ---- model
         model = build_model(settings, base_dir, machine, precision, memory.table_on_gpu)
+        if start.action == "fresh":   # only now: a run refused or failed above must not have deleted the old one
+            clear_old_run(settings.checkpoints_dir)
         # ---- trainer
         parts = build_trainer(settings, model, tokenizer, train_data, eval_data, prompts, machine, precision, start,
                               schedule, list(extra_callbacks), on_start=lambda: record_run(settings, start, base_dir))
@@ -139,6 +139,8 @@ def plan_run(settings, args, base_dir: Path) -> resume.StartPlan:
                              latest_checkpoint(settings.checkpoints_dir),
                              restart=bool(getattr(args, "restart", False)), resume=bool(getattr(args, "resume", False)))
     if plan.action == "resume":
+        # Read it as the Trainer will, before anything loads: a damaged file is a plain error now, not hours in.
+        resume.check_checkpoint_loadable(plan.checkpoint)
         say(f"Continuing the run '{plan.run_name}' from {plan.checkpoint}.")
         for change in plan.changes:
             say(f"  changed since: {change.describe()} (the new value is used)")

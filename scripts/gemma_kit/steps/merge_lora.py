@@ -18,8 +18,8 @@ from typing import BinaryIO
 
 from gemma_kit.core.checkpoint import (ADAPTER_WEIGHTS_FILE, BASE_MODEL_RECORD, DTYPE_SIZES, INDEX_FILE, MERGE_RECORD,
                                        TensorInfo, check_is_gemma3n, checkpoint_fingerprint, file_fingerprint,
-                                       index_tensors, latest_checkpoint, read_base_model_record, read_config,
-                                       shard_files, text_config_of)
+                                       index_tensors, latest_checkpoint, parse_safetensors_header,
+                                       read_base_model_record, read_config, shard_files, text_config_of)
 from gemma_kit.core.console import UserError, human_size, next_step, progress, say, warn
 from gemma_kit.core.paths import atomic_folder, check_free_space
 from gemma_kit.lora_adapter import (FLOAT_DTYPES, LoraAdapter, LoraPair, LoraTarget, map_onto_checkpoint,
@@ -210,23 +210,17 @@ def plan_shards(base_dir: Path, tensors: dict[str, TensorInfo], targets: list[Lo
     for path in shard_files(base_dir):
         infos = sorted((t for t in tensors.values() if t.file == path), key=lambda t: t.offset)
         planned = [OutputTensor(t, output_dtype(t.dtype, out_dtype), lora_by_name.get(t.name)) for t in infos]
-        raw_header = read_raw_header(path)
+        source_header = parse_safetensors_header(path)
         if all(t.dtype == t.source.dtype for t in planned):
-            header = raw_header  # same types, same offsets: keep the header byte for byte
+            header = source_header.raw  # same types, same offsets: keep the header byte for byte
         else:
-            header = build_header(planned, json.loads(raw_header[8:]).get("__metadata__"))
+            header = build_header(planned, source_header.metadata)
         shards.append(OutputShard(path, planned, header))
     return shards
 
 
 def output_dtype(source_dtype: str, out_dtype: str | None) -> str:
     return out_dtype if out_dtype and source_dtype in FLOAT_DTYPES else source_dtype
-
-
-def read_raw_header(path: Path) -> bytes:
-    with open(path, "rb") as f:
-        length = f.read(8)
-        return length + f.read(struct.unpack("<Q", length)[0])
 
 
 def build_header(tensors: list[OutputTensor], metadata: dict | None) -> bytes:

@@ -24,12 +24,14 @@ from typing import Any, BinaryIO
 import ijson
 
 from ..core.console import UserError, ask_choice, byte_bar, next_step, say, warn
-from ..core.paths import atomic_file
+from ..core.paths import atomic_file, check_writable_folder
 from ..core.settings import Settings
-from ..readers.common import WARNING_PREFIX, Conversation, FileProblem, InvalidJson, SkipCounter, Turn, \
-    UnrecognisedFile, stream_items, stream_jsonl
+from ..readers.common import SKIP_ODD_ITEM, WARNING_PREFIX, Conversation, FileProblem, InvalidJson, SkipCounter, \
+    Turn, UnrecognisedFile, describe_unexpected, tracebacks_shown
+from ..readers.json_stream import stream_items, stream_jsonl
 from ..readers.detect import EXPECTED_SHAPES, FORMAT_LABELS, FileShape, detect_shape
-from ..readers.normalise import normalise_conversations, split_system
+from ..readers.normalise import drop_duplicate_dialogs, hold_out_end_of_single_dialog, normalise_conversations, \
+    split_system
 from ..readers.records import conversation_from_record
 from ..readers.sender_list import read_sender_list
 from ..readers.telegram import read_telegram
@@ -48,11 +50,13 @@ Next step: finetune_gemma.bat  (or: gemma-kit finetune)
 MODES = ["instruct", "conversational"]
 EXPORT_SUFFIXES = (".json", ".jsonl")
 REPORT_FILE_NAME = "dataset_report.json"
+OUTPUT_FILE_NAMES = {"train_dataset.jsonl", "eval_dataset.jsonl", REPORT_FILE_NAME}
 MIN_EXAMPLES_FOR_STYLE = 200  # fewer examples than this rarely move a model's style (only a smoke test)
 CHARS_PER_TOKEN_GUESS = 3.5  # the rule of thumb of issue 3, used only when tokenizer.model is not there yet
 TOKENIZER_SAMPLE_CHARS = 2_000_000  # enough for a stable chars/token ratio; the whole text would cost seconds
 TEMPLATE_TOKENS_PER_TURN = 5  # "<start_of_turn>user\n" ... "<end_of_turn>\n" in Gemma's chat template
 SKIP_DUPLICATE = "exact duplicate example"
+SKIP_DUPLICATE_MESSAGES = "message only in duplicate examples (the same text was already written)"
 SKIP_UNRECOGNISED_FILE = "unrecognised file"
 SKIP_INVALID_FILE = "file with invalid JSON"
 SKIP_UNREADABLE_FILE = "unreadable file"
@@ -72,21 +76,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(settings: Settings, args: argparse.Namespace) -> int:
     dataset = settings.path(getattr(args, "input", None) or settings.dataset_dir)
     out_dir = settings.path(getattr(args, "output", None) or settings.data_dir)
-    files, other_files = list_export_files(dataset, settings.root)
+    files, other_files = list_export_files(dataset, settings.root, out_dir)
+    check_writable_folder(out_dir)  # before the reading, which can take a minute
     check_json_parser(sum(p.stat().st_size for p in files))
     mode = choose_mode(settings, getattr(args, "mode", None))
     with cyclic_gc_paused():
+        debug = bool(getattr(args, "debug", False))
         reading = read_exports(files, settings, VoiceBook(settings.transcribe_voice,
-                                                          load_transcripts(out_dir / TRANSCRIPTS_FILE_NAME)))
+                                                          load_transcripts(out_dir / TRANSCRIPTS_FILE_NAME)), debug)
         if transcribe := transcribe_if_asked(settings, reading.voice, out_dir):
             # Read again, now with the transcripts the transcribe-voice step has just written.
             reading = read_exports(files, settings, VoiceBook(transcribe, load_transcripts(
-                out_dir / TRANSCRIPTS_FILE_NAME)), show_notes=False)
+                out_dir / TRANSCRIPTS_FILE_NAME)), debug, show_notes=False)
         count_other_files(other_files, reading.counter, settings.root)
         conversations = normalise_conversations(
             reading.conversations, reading.counter, min_dialog_messages=settings.min_dialog_messages,
             max_message_length=settings.max_message_length, max_dialog_length=settings.max_dialog_length)
+        conversations = drop_duplicate_dialogs(conversations, reading.counter)
         check_usable(conversations, reading)
+        conversations, note = hold_out_end_of_single_dialog(conversations, settings.eval_fraction)
+        if note:
+            reading.notes.append(note)
+            say(note)
         eval_groups = choose_eval_groups(conversations, settings.eval_fraction, settings.seed)
         tokens_per_char, token_method = measure_tokens_per_char(settings, conversations)
         window = example_window(mode, settings.window_size)
@@ -125,8 +136,11 @@ def show_path(path: Path, root: Path) -> str:
 
 
 # ---- finding the files ----------------------------------------------------------------------------------
-def list_export_files(dataset: Path, root: Path) -> tuple[list[Path], list[Path]]:
-    """(the .json/.jsonl files, every other file) under `dataset`, or `dataset` itself when it is a file."""
+def list_export_files(dataset: Path, root: Path, out_dir: Path | None = None) -> tuple[list[Path], list[Path]]:
+    """(the .json/.jsonl files, every other file) under `dataset`, or `dataset` itself when it is a file.
+
+    This step's own outputs are never inputs: with `--output dataset/out`, a second run would otherwise read the
+    first run's JSONL as ShareGPT data and put its evaluation examples into the new training split."""
     if dataset.is_file():
         return [dataset], []
     shown = show_path(dataset, root)
@@ -134,12 +148,18 @@ def list_export_files(dataset: Path, root: Path) -> tuple[list[Path], list[Path]
         raise UserError(f"The dataset folder {shown} does not exist.",
                         f"Create it and put your chat exports into it: {EXPECTED_SHAPES}")
     # The kit's own dataset/README.md is not the user's file: neither read nor counted as skipped.
-    everything = sorted(p for p in dataset.rglob("*") if p.is_file() and p != dataset / "README.md")
+    everything = sorted(p for p in dataset.rglob("*") if p.is_file() and p != dataset / "README.md"
+                        and not (out_dir is not None and is_own_output(p, out_dir)))
     exports = [p for p in everything if p.suffix.lower() in EXPORT_SUFFIXES]
     if not exports:
         raise UserError(f"There are no .json or .jsonl files in {shown} (nor in its sub-folders).",
                         empty_folder_hint(everything, shown))
     return exports, [p for p in everything if p.suffix.lower() not in EXPORT_SUFFIXES]
+
+
+def is_own_output(path: Path, out_dir: Path) -> bool:
+    name = path.name.removesuffix(".partial")
+    return name in OUTPUT_FILE_NAMES and path.parent.resolve() == out_dir.resolve()
 
 
 def count_other_files(other_files: list[Path], counter: SkipCounter, root: Path) -> None:
@@ -188,10 +208,10 @@ class Reading:
     voice: VoiceBook = field(default_factory=VoiceBook)
 
 
-def read_exports(files: list[Path], settings: Settings, voice: VoiceBook | None = None,
+def read_exports(files: list[Path], settings: Settings, voice: VoiceBook | None = None, debug: bool = False,
                  show_notes: bool = True) -> Reading:
     reading = Reading(voice=voice or VoiceBook())
-    with byte_bar(sum(p.stat().st_size for p in files), "Reading exports") as bar:
+    with byte_bar(sum(p.stat().st_size for p in files), "Reading exports") as bar, tracebacks_shown(debug):
         for path in files:
             label = show_path(path, settings.root)
             try:
@@ -200,6 +220,9 @@ def read_exports(files: list[Path], settings: Settings, voice: VoiceBook | None 
                 record_problem(reading, label, problem)
             except OSError as e:
                 record_problem(reading, label, FileProblem(f"could not be read ({e.strerror or e})"))
+            except Exception as e:  # noqa: BLE001 - one odd file must never abort the run (issue 19)
+                record_problem(reading, label, FileProblem(
+                    f"has a shape this step did not expect ({describe_unexpected(e)}; --debug shows where)"))
     if any(p["problem"] == "unrecognised" for p in reading.problems):
         say(f"Formats this step reads: {EXPECTED_SHAPES}")
     for note in reading.notes if show_notes else ():
@@ -252,7 +275,15 @@ def conversations_of_records(path: Path, shape: FileShape, label: str, counter: 
         items = stream_items(path, shape.prefix, bar)
         records = ((f"{label}, record {n}", record) for n, record in enumerate(items, 1))
     for where, record in records:
-        kind, conversation = conversation_from_record(record, where, counter)
+        # A record is read into its own counter first, so one that breaks half-way is counted once, whole.
+        record_counter = SkipCounter()
+        try:
+            kind, conversation = conversation_from_record(record, where, record_counter)
+        except Exception as e:  # noqa: BLE001 - an odd record is skipped and counted, the file goes on
+            counter.read(1)
+            counter.skip(SKIP_ODD_ITEM, unit="records", messages=1, where=f"{where}: {describe_unexpected(e)}")
+            continue
+        counter.merge(record_counter)
         if kind is not None:
             formats[FORMAT_LABELS[kind]] += 1
         if conversation is not None:
@@ -279,9 +310,9 @@ def check_usable(conversations: list[Conversation], reading: Reading) -> None:
                         "A conversation needs a message and a reply from the other side. For Telegram, check "
                         "telegram_owner (your name or user id) and include_group_chats in settings.toml.")
     groups = {c.group for c in conversations}
-    if len(groups) < 2:
-        raise UserError(f"Only {len(groups)} conversation is usable; at least 2 are needed: one to train on and "
-                        f"one kept aside to check that training works.",
+    if len(groups) == 1 and sum(len(split_system(c.turns)[1]) // 2 for c in conversations) < 2:
+        raise UserError("Only 1 conversation with a single exchange is usable; at least 2 exchanges are needed: "
+                        "one to train on and one kept aside to check that training works.",
                         "Add more chats to the dataset folder (more conversations also make a better model).")
 
 
@@ -357,9 +388,12 @@ def write_splits(conversations: list[Conversation], eval_groups: set[int], windo
         for conversation in conversations:
             side = evaluation if conversation.group in eval_groups else train
             side.conversations += 1
-            kept += conversation.message_count
             lengths.extend(len(t.content) for t in conversation.turns)
-            write_examples(conversation, window, side, seen, counter, tokens_per_char)
+            written = write_examples(conversation, window, side, seen, counter, tokens_per_char)
+            if written < conversation.message_count:  # two copies of one export: the second keeps nothing
+                counter.skip(SKIP_DUPLICATE_MESSAGES, count=conversation.message_count - written,
+                             where=conversation.source)
+            kept += written
         if evaluation.examples == 0:
             raise UserError("Every example kept aside for evaluation is also in the training data (duplicates), "
                             "so nothing is left to check the training with.",
@@ -368,8 +402,10 @@ def write_splits(conversations: list[Conversation], eval_groups: set[int], windo
 
 
 def write_examples(conversation: Conversation, window: int, side: Side, seen: set[bytes], counter: SkipCounter,
-                   tokens_per_char: float) -> None:
-    """One example per reply, with up to `window` turns ending at it: 2, 4, 6 ... then a sliding window."""
+                   tokens_per_char: float) -> int:
+    """One example per reply, with up to `window` turns ending at it: 2, 4, 6 ... then a sliding window.
+
+    Returns the messages that are in at least one example written (duplicates of earlier examples are not)."""
     system, body = split_system(conversation.turns)
     head = [turn_json(system)] if system else []
     head_tokens = 1 + (turn_tokens(system, tokens_per_char) if system else 0)  # 1 = <bos>
@@ -377,6 +413,7 @@ def write_examples(conversation: Conversation, window: int, side: Side, seen: se
     sums = [0.0]
     for t in body:
         sums.append(sums[-1] + turn_tokens(t, tokens_per_char))
+    covered = bytearray(len(body))
     for end in range(1, len(body), 2):
         start = max(0, end + 1 - window)
         if body[start].role != "user" or body[end].role != "assistant":
@@ -388,9 +425,12 @@ def write_examples(conversation: Conversation, window: int, side: Side, seen: se
             counter.skip(SKIP_DUPLICATE, unit="examples", where=conversation.source)
             continue
         seen.add(digest)
+        covered[start:end + 1] = b"\x01" * (end + 1 - start)
         side.file.write(line)
         side.examples += 1
         side.tokens.append(head_tokens + sums[end + 1] - sums[start])
+    kept = sum(turn.message_count for turn, used in zip(body, covered) if used)
+    return kept + (system.message_count if system and kept else 0)
 
 
 # One encoder for all strings: json.dumps(..., ensure_ascii=False) builds a new encoder on every call (~5 us).

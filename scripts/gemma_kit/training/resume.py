@@ -9,10 +9,12 @@ The Trainer's checkpoints hold the rest of the state: adapter, optimizer, schedu
 from __future__ import annotations
 
 import json
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gemma_kit.core.checkpoint import file_fingerprint
+from gemma_kit.core.checkpoint import ADAPTER_WEIGHTS_FILE, TRAINER_STATE_FILE, file_fingerprint, \
+    parse_safetensors_header
 from gemma_kit.core.console import UserError
 from gemma_kit.core.paths import atomic_file
 
@@ -113,3 +115,41 @@ def read_run_state(checkpoints_dir: Path) -> dict | None:
 def write_run_state(checkpoints_dir: Path, state: dict) -> None:
     with atomic_file(checkpoints_dir / RUN_STATE_FILE) as tmp:
         tmp.write_text(json.dumps(state, indent=2), encoding="utf-8")
+
+
+# What the Trainer loads from a checkpoint with torch.load(weights_only=True) when it resumes.
+TORCH_STATE_FILES = ("rng_state.pth", "rng_state_*.pth", "optimizer.pt", "scheduler.pt")
+
+
+def check_checkpoint_loadable(folder: Path) -> None:
+    """Everything the Trainer reads on resume, read the same way first, so a damaged checkpoint is a plain
+    error before training starts (and before --restart could delete anything), not a traceback hours in.
+
+    A file refused by torch.load(weights_only=True) is treated as damaged: loading it without that protection
+    could run code from the file, so the way out is another checkpoint, never a looser load.
+    """
+    import torch
+    from transformers.trainer_pt_utils import safe_globals  # the numpy types the Trainer allows in rng_state
+
+    def damaged(name: str, why: str) -> UserError:
+        return UserError(f"The checkpoint {folder} is damaged: {name} {why}.",
+                         f"Delete the folder {folder} to resume from the checkpoint before it, or start over with "
+                         "finetune_gemma.bat --restart.")
+
+    try:
+        json.loads((folder / TRAINER_STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise damaged(TRAINER_STATE_FILE, "cannot be read as JSON") from e
+    try:
+        parse_safetensors_header(folder / ADAPTER_WEIGHTS_FILE)
+    except UserError as e:
+        raise damaged(ADAPTER_WEIGHTS_FILE, "is not a valid .safetensors file") from e
+    for path in sorted(p for pattern in TORCH_STATE_FILES for p in folder.glob(pattern)):
+        try:
+            with safe_globals():
+                torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as e:
+            raise damaged(path.name, "holds something other than tensors and numbers, so PyTorch's safe "
+                                     "loader refuses it") from e
+        except (RuntimeError, EOFError, ValueError, OSError, KeyError) as e:
+            raise damaged(path.name, "is cut short or is not a PyTorch file") from e
