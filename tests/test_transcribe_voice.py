@@ -207,3 +207,26 @@ def test_audio_path_is_taken_only_inside_the_export_and_only_when_the_file_is_th
     for value in ("voice_messages/missing.ogg", "(File not included. Change data exporting settings to download.)",
                   "../outside.ogg", str(tmp_path / "voice_messages" / "a.ogg"), None, 42, "bad\x00name"):
         assert audio_path_of(value, tmp_path) is None, value
+
+
+def test_the_gguf_plan_leaves_the_runnable_audio_tower_out(tiny_audio_model):
+    from gemma_kit.core.checkpoint import index_tensors
+    from gemma_kit.gguf_gemma3n.conversion_plan import plan_conversion
+
+    audio = {n for n in index_tensors(tiny_audio_model) if n.startswith(("model.audio_tower.", "model.embed_audio."))}
+    assert len(audio) > 50  # a real Conformer, not the six stub tensors
+    plan = plan_conversion(tiny_audio_model, "f32")
+    assert audio <= set(plan.skipped)
+    assert not any("audio" in t.name for t in plan.tensors)
+
+
+def test_without_a_terminal_the_question_takes_no_and_says_so(tiny_audio_model, tmp_path, capsys):
+    root = make_export(tmp_path, tiny_audio_model)
+    code, out = prepare(root, capsys)
+    assert code == 0, out
+    assert "3 voice messages with audio (1.3 min, 1.2 min of them yours)" in out
+    assert "using the default 'no' (no terminal to ask)" in out
+    assert not cache_lines(root)
+    report = json.loads((root / "data" / "dataset_report.json").read_text(encoding="utf-8"))
+    assert report["voice"]["skipped"] == {SKIP_VOICE_NOT_ASKED: 3, SKIP_VOICE_NO_FILE: 2}
+    assert 'Set transcribe_voice = "mine"' not in out  # missing files: the export hint comes first
