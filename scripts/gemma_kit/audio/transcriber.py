@@ -25,6 +25,7 @@ MIN_NEW_TOKENS = 24
 MAX_CHARS_PER_SECOND = 40
 MIN_CHARS_ALLOWED = 60
 AUDIO_LEFT_IN_HIGH_PRECISION = ["audio_tower", "embed_audio", "embed_vision"]
+SMALL_CHECKPOINT_BYTES = 2 * 1024 ** 3
 
 
 @dataclass
@@ -86,7 +87,11 @@ class Transcriber:
         self.device = device
         self.features = Gemma3nAudioFeatureExtractor.from_pretrained(str(model_dir))
         self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-        options: dict = {"dtype": torch.float32}
+        from ..core.checkpoint import checkpoint_size
+
+        # The CPU: float32 for the test model, bf16 for a real one (E4B in float32 would need ~32 GB of RAM).
+        cpu_dtype = torch.float32 if checkpoint_size(model_dir) < SMALL_CHECKPOINT_BYTES else torch.bfloat16
+        options: dict = {"dtype": cpu_dtype}
         if device == "cuda":
             options = {"dtype": torch.bfloat16 if bf16 else torch.float16, "device_map": {"": 0},
                        "quantization_config": self._four_bit(model_dir, bf16)}

@@ -99,16 +99,19 @@ def wanted_voices(settings: Settings, out_dir: Path) -> list[VoiceMessage]:
 def transcribe_jobs(settings: Settings, jobs: list[Job], cache_path: Path, batch_size: int | None) -> None:
     from ..audio.decode import SAMPLE_RATE, Undecodable, decode_audio, split_at_quiet_points
     from ..audio.transcriber import Transcriber, judge_transcript
-    from ..training.device import choose_device, detect_machine
+    from ..training.device import choose_device, detect_machine, memory_errors_in_plain_words
 
+    check_model_has_ears(settings.model_dir)
     machine = detect_machine()
     device = choose_device(machine.cuda_available)
     minutes = sum(j.voice.seconds for j in jobs) / 60
     say(f"Transcribing {len(jobs):,} voice messages ({minutes:,.1f} min of audio) on the "
         f"{'GPU ' + machine.gpu_name if device == 'cuda' else 'CPU'}; loading the model {settings.model_dir.name}.")
     started = time.monotonic()
-    transcriber = Transcriber(settings.model_dir, device, machine.bf16_supported)
     batch = batch_size or BATCH_SIZE[device]
+    lighter = f"use --batch-size {max(1, batch // 2)}" if batch > 1 else "use the E2B model (model = \"E2B\")"
+    with memory_errors_in_plain_words("loading the model for transcription", lighter):
+        transcriber = Transcriber(settings.model_dir, device, machine.bf16_supported)
     done_seconds = 0.0
     jobs = sorted(jobs, key=lambda j: j.voice.seconds)  # similar lengths end up in one chunk, then one batch
     cache_path.parent.mkdir(parents=True, exist_ok=True)
@@ -131,7 +134,9 @@ def transcribe_jobs(settings: Settings, jobs: list[Job], cache_path: Path, batch
                 pieces.sort(key=lambda p: len(p[2]))
                 for start in range(0, len(pieces), batch):
                     group = pieces[start:start + batch]
-                    for (job, i, piece), (text, ran_out) in zip(group, transcriber.transcribe([p[2] for p in group])):
+                    with memory_errors_in_plain_words("transcribing voice messages", lighter):
+                        heard_pieces = transcriber.transcribe([p[2] for p in group])
+                    for (job, i, piece), (text, ran_out) in zip(group, heard_pieces):
                         job.texts[i], job.ran_out = text, job.ran_out or ran_out
                         job.pieces_left -= 1
                         bar.update(round(len(piece) / SAMPLE_RATE))
@@ -145,6 +150,18 @@ def transcribe_jobs(settings: Settings, jobs: list[Job], cache_path: Path, batch
     spent = time.monotonic() - started
     say(f"Transcribed {done_seconds / 60:,.1f} min of audio in {spent:,.0f} s "
         f"({done_seconds / max(spent, 1e-9):,.1f} s of audio per second, model loading included).")
+
+
+def check_model_has_ears(model_dir: Path) -> None:
+    """The model folder must hold the audio encoder's feature-extractor settings (every Gemma 3n -it download
+    does); a folder without them is an incomplete download or a text-only copy."""
+    if not (model_dir / "config.json").exists():
+        raise UserError(f"The model is not in {model_dir} yet, and transcribing voice messages needs it.",
+                        "Run download_model.bat first (or set transcribe_voice = \"no\" to leave voice messages "
+                        "out for now).")
+    if not (model_dir / "preprocessor_config.json").exists():
+        raise UserError(f"{model_dir} has no preprocessor_config.json, the settings of the model's audio input.",
+                        "Run download_model.bat again: it completes the download.")
 
 
 def audio_bar(total_seconds: int):
