@@ -5,6 +5,7 @@ is the transcribe-voice step, run through the CLI like finetune runs merge-lora.
 """
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -51,6 +52,14 @@ def transcribe_if_asked(settings: Settings, voice: VoiceBook, out_dir: Path) -> 
         return ""
     from ..cli import run_step  # the step is imported only when it runs: it needs torch
 
-    run_step("transcribe-voice", replace(settings, transcribe_voice=choice), output=str(out_dir))
+    # prepare-dataset pauses the cycle collector while it builds millions of small objects; torch and the
+    # model make reference cycles, so during a long transcription it must run.
+    gc_was_paused = not gc.isenabled()
+    gc.enable()
+    try:
+        run_step("transcribe-voice", replace(settings, transcribe_voice=choice), output=str(out_dir))
+    finally:
+        if gc_was_paused:
+            gc.disable()
     say("Reading the exports again with the voice transcripts.")
     return choice
