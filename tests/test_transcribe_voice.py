@@ -15,7 +15,8 @@ import pytest
 from gemma_kit.audio.decode import SAMPLE_RATE, Undecodable, decode_audio, split_at_quiet_points
 from gemma_kit.audio.transcriber import Transcriber, judge_transcript
 from gemma_kit.cli import main
-from gemma_kit.readers.voice import SKIP_VOICE_NO_FILE, SKIP_VOICE_NOT_ASKED, audio_path_of
+from gemma_kit.readers.voice import SKIP_VOICE_NO_FILE, SKIP_VOICE_NOT_ASKED, SKIP_VOICE_UNDECODABLE, \
+    audio_path_of
 
 soundfile = pytest.importorskip("soundfile")
 
@@ -230,3 +231,21 @@ def test_without_a_terminal_the_question_takes_no_and_says_so(tiny_audio_model, 
     report = json.loads((root / "data" / "dataset_report.json").read_text(encoding="utf-8"))
     assert report["voice"]["skipped"] == {SKIP_VOICE_NOT_ASKED: 3, SKIP_VOICE_NO_FILE: 2}
     assert 'Set transcribe_voice = "mine"' not in out  # missing files: the export hint comes first
+
+
+@pytest.mark.slow
+def test_a_round_video_that_cannot_be_decoded_is_counted_not_fatal(tiny_audio_model, tmp_path, capsys):
+    root = make_export(tmp_path, tiny_audio_model)
+    chat = root / "dataset" / "ChatExport_2024-01-01"
+    export = json.loads((chat / "result.json").read_text(encoding="utf-8"))
+    (chat / "round_video_messages").mkdir()
+    (chat / "round_video_messages" / "file_1.mp4").write_bytes(b"\x00\x00\x00\x20ftypisom" + bytes(500))
+    export["messages"].insert(1, {**voice(99, OWNER, "round_video_messages/file_1.mp4", 7, 1_700_000_010),
+                                  "media_type": "video_message", "mime_type": "video/mp4"})
+    (chat / "result.json").write_text(json.dumps(export, ensure_ascii=False), encoding="utf-8")
+    code, out = prepare(root, capsys, "--set", "transcribe_voice=mine")
+    assert code == 0, out
+    assert "1 audio files could not be decoded (round videos are MP4" in out
+    report = json.loads((root / "data" / "dataset_report.json").read_text(encoding="utf-8"))
+    assert report["voice"]["skipped"][SKIP_VOICE_UNDECODABLE] == 1
+    assert report["voice"]["transcribed"] == 2

@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,6 +114,7 @@ def transcribe_jobs(settings: Settings, jobs: list[Job], cache_path: Path, batch
     with memory_errors_in_plain_words("loading the model for transcription", lighter):
         transcriber = Transcriber(settings.model_dir, device, machine.bf16_supported)
     done_seconds = 0.0
+    statuses: Counter = Counter()
     jobs = sorted(jobs, key=lambda j: j.voice.seconds)  # similar lengths end up in one chunk, then one batch
     cache_path.parent.mkdir(parents=True, exist_ok=True)
     with open(cache_path, "a", encoding="utf-8") as cache, \
@@ -125,6 +127,7 @@ def transcribe_jobs(settings: Settings, jobs: list[Job], cache_path: Path, batch
                         samples = decode_audio(Path(job.voice.file))
                     except Undecodable as e:
                         write_entry(cache, job, "", "undecodable", detail=str(e))
+                        statuses["undecodable"] += 1
                         bar.update(round(job.voice.seconds))
                         continue
                     job.seconds = len(samples) / SAMPLE_RATE
@@ -143,13 +146,25 @@ def transcribe_jobs(settings: Settings, jobs: list[Job], cache_path: Path, batch
                         if job.pieces_left == 0:
                             heard = judge_transcript(" ".join(job.texts), job.seconds, job.ran_out)
                             write_entry(cache, job, heard.text, heard.status)
+                            statuses[heard.status] += 1
                             done_seconds += job.seconds
         except KeyboardInterrupt:
             say(f"\nStopped: the transcripts done so far are kept in {cache_path.name}; run again to continue.")
             raise
     spent = time.monotonic() - started
+    say_outcome(statuses)
     say(f"Transcribed {done_seconds / 60:,.1f} min of audio in {spent:,.0f} s "
         f"({done_seconds / max(spent, 1e-9):,.1f} s of audio per second, model loading included).")
+
+
+def say_outcome(statuses: Counter) -> None:
+    say(f"Transcripts kept: {statuses['ok']:,}.")
+    if statuses["empty"] + statuses["made_up"]:
+        say(f"Left out: {statuses['empty']:,} empty and {statuses['made_up']:,} that looked made up (repeated "
+            f"words, or far more text than the recording can hold); they are counted in the dataset report.")
+    if statuses["undecodable"]:
+        say(f"{statuses['undecodable']:,} audio files could not be decoded (round videos are MP4, which needs "
+            f"ffmpeg, and the kit does not install it); they are counted as skipped.")
 
 
 def check_model_has_ears(model_dir: Path) -> None:
