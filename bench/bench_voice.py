@@ -83,8 +83,8 @@ def main() -> None:
         t_decode = best_of(args.repeat, decode_only)
         t_features = best_of(args.repeat, decode_and_features)
         print(f"{len(paths)} Opus messages at {args.rate} Hz, {audio_minutes:.1f} min of audio")
-        print(f"decode + resample + cut:            {t_decode:6.2f} s  = {audio_minutes / t_decode:7.1f} min of audio/s")
-        print(f"... + log-mel feature extraction:   {t_features:6.2f} s  = {audio_minutes / t_features:7.1f} min of audio/s")
+        for label, seconds in (("decode + resample + cut", t_decode), ("... + log-mel features", t_features)):
+            print(f"{label:<26} {seconds:6.2f} s = {audio_minutes / seconds:6.1f} min of audio per second")
         transcribe_tiny(folder, paths, args.transcribe_minutes)
 
 
