@@ -116,6 +116,15 @@ class VoiceBook:
             return UNUSABLE_STATUSES.get(entry.get("status"), SKIP_VOICE_UNUSABLE)
         return ""
 
+    def for_one_file(self) -> VoiceBook:
+        """An empty book with the same setting and cache, merged in only once its file was read to the end."""
+        return VoiceBook(self.transcribe, self.transcripts, _digests=self._digests)
+
+    def merge(self, other: VoiceBook) -> None:
+        self.found += other.found
+        self.skipped.update(other.skipped)
+        self.transcribed += other.transcribed
+
     def to_transcribe(self) -> list[VoiceMessage]:
         wanted = ROLES_TO_TRANSCRIBE[self.transcribe]
         return [v for v in self.found if v.file and v.role in wanted]
@@ -129,7 +138,7 @@ class VoiceBook:
             chat["minutes"] += v.seconds / 60
         for chat in per_chat.values():
             chat["minutes"] = round(chat["minutes"], 1)
-        return {"found": len(self.found), "with_files": sum(1 for v in self.found if v.file),
+        return {"setting": self.transcribe, "found": len(self.found), "with_files": sum(1 for v in self.found if v.file),
                 "transcribed": self.transcribed, "skipped": dict(self.skipped.most_common()),
                 "minutes": round(sum(v.seconds for v in self.found) / 60, 1),
                 "minutes_with_files": round(sum(v.seconds for v in self.found if v.file) / 60, 1),

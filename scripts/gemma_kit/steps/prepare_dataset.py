@@ -240,14 +240,14 @@ def print_note(note: str) -> None:
 def read_one_file(path: Path, label: str, settings: Settings, reading: Reading, bar: Any) -> None:
     """Read a whole file before keeping anything from it, so a file that breaks half-way leaves no trace."""
     shape = detect_shape(path)
-    counter, notes, formats = SkipCounter(), [], Counter()
-    conversations = list(conversations_of_file(path, shape, label, settings, counter, notes, formats, bar,
-                                               reading.voice))
+    counter, notes, formats, voice = SkipCounter(), [], Counter(), reading.voice.for_one_file()
+    conversations = list(conversations_of_file(path, shape, label, settings, counter, notes, formats, bar, voice))
     first_group = len(reading.conversations)
     for i, conversation in enumerate(conversations):
         conversation.group = first_group + i
     reading.conversations.extend(conversations)
     reading.counter.merge(counter)
+    reading.voice.merge(voice)
     reading.notes.extend(notes)
     reading.files.append({"path": label, "format": shape.label, "record_formats": dict(formats),
                           "conversations": len(conversations), "messages_read": counter.messages_read})
