@@ -249,3 +249,23 @@ def test_a_round_video_that_cannot_be_decoded_is_counted_not_fatal(tiny_audio_mo
     report = json.loads((root / "data" / "dataset_report.json").read_text(encoding="utf-8"))
     assert report["voice"]["skipped"][SKIP_VOICE_UNDECODABLE] == 1
     assert report["voice"]["transcribed"] == 2
+
+
+def test_a_made_up_transcript_in_the_cache_is_counted_and_not_retried(tmp_path, capsys):
+    from gemma_kit.readers.voice import SKIP_VOICE_UNUSABLE, file_digest
+
+    root = make_export(tmp_path, tmp_path / "no-model-needed")
+    audio = sorted((root / "dataset" / "ChatExport_2024-01-01" / "voice_messages").glob("audio_[12]@*.ogg"))
+    lines = [{"sha256": file_digest(audio[0]), "status": "ok", "text": "ну привет", "pieces": 1},
+             {"sha256": file_digest(audio[1]), "status": "made_up", "text": "спасибо " * 50, "pieces": 3}]
+    (root / "data").mkdir()
+    (root / "data" / "voice_transcripts.jsonl").write_text(
+        "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines) + '{"sha256": "cut sho', "utf-8")
+    code, out = prepare(root, capsys, "--set", "transcribe_voice=mine")
+    assert code == 0, out
+    assert "the model is not loaded" in out  # the model folder does not even exist
+    report = json.loads((root / "data" / "dataset_report.json").read_text(encoding="utf-8"))
+    assert report["voice"]["transcribed"] == 1
+    assert report["voice"]["skipped"][SKIP_VOICE_UNUSABLE] == 1
+    assert ("assistant", "ну привет") in all_turns(root)
+    assert not any("спасибо" in c for _, c in all_turns(root))
