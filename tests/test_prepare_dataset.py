@@ -320,7 +320,8 @@ def test_telegram_single_chat_owner_is_the_sender_who_is_not_the_peer():
                      "the sender who is not the chat partner 'Bob' (user4242) in this one-chat export"]
     assert {r: e.count for r, e in counter.reasons.items()} == {
         "Telegram service message (joined, pinned, call...)": 1,
-        "voice, video, photo, sticker or file without text": 2,
+        "voice, video, photo, sticker or file without text": 1,
+        "voice message without its audio file (export without 'Voice messages' ticked)": 1,
         "forwarded message (written by someone else)": 1,
     }
 
@@ -489,7 +490,8 @@ def test_prepare_dataset_report_accounts_for_every_message(tmp_path, capsys):
         "message from an unknown role (tool, function...)": ("messages", 3),
         "image, audio or file part of a message": ("parts", 2),
         "last message of a dialog got no reply": ("messages", 2),
-        "voice, video, photo, sticker or file without text": ("messages", 2),
+        "voice, video, photo, sticker or file without text": ("messages", 1),
+        "voice message without its audio file (export without 'Voice messages' ticked)": ("messages", 1),
         "Alpaca record with an empty output": ("records", 1),
         "ChatGPT assistant message addressed to a tool": ("messages", 1),
         "ChatGPT system message (hidden in the app)": ("messages", 1),
@@ -666,7 +668,7 @@ def test_summary_names_outputs_skips_and_the_report(tmp_path, capsys):
     root = make_project(tmp_path, "telegram_chat/result.json")
     _, out, err = run_step(root, capsys, "--mode", "instruct")
     assert "Wrote data/train_dataset.jsonl (2 examples, instruct mode) and data/eval_dataset.jsonl (1 examples)." in out
-    assert "        2 messages      voice, video, photo, sticker or file without text" in out
+    assert "        1 messages      voice, video, photo, sticker or file without text" in out
     assert "The full list, with where each reason happened, is in data/dataset_report.json." in out
     assert "too few to change the model's style" in err
 

@@ -30,6 +30,8 @@ STEPS = [
     Step("download-model", "download_model", "download_model.bat", "get the Gemma 3n base model into models/"),
     Step("prepare-dataset", "prepare_dataset", "prepare_dataset.bat",
          "turn chat exports in dataset/ into data/train_dataset.jsonl and data/eval_dataset.jsonl"),
+    Step("transcribe-voice", "transcribe_voice", "",
+         "Telegram voice messages -> text with the model (prepare-dataset runs it when transcribe_voice asks)"),
     Step("finetune", "finetune", "finetune_gemma.bat", "train a LoRA adapter (QLoRA, resumable)"),
     Step("merge-lora", "merge_lora", "merge_lora.bat", "add the adapter into the base model -> output/merged_model/"),
     Step("convert-gguf", "convert_gguf", "convert_to_gguf.bat", "write output/finetuned_gemma.gguf for LM Studio"),

@@ -63,6 +63,7 @@ class Settings:
     max_message_length: int = 0
     max_dialog_length: int = 0
     window_size: int = 8
+    transcribe_voice: Literal["no", "mine", "all"] = "no"
     eval_fraction: float = 0.05
     seed: int = 42
 

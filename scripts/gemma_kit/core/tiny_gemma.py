@@ -321,20 +321,34 @@ def _write_tokenizer_files(folder: Path, spec: TinyGemmaSpec) -> None:
 
 
 def build_tiny_gemma3n(folder: Path, spec: TinyGemmaSpec = TinyGemmaSpec(), dtype: str = "bfloat16",
-                       num_shards: int = 2) -> Path:
-    """Write the checkpoint into `folder` (created) and return it."""
+                       num_shards: int = 2, with_audio: bool = False) -> Path:
+    """Write the checkpoint into `folder` (created) and return it.
+
+    with_audio: a runnable audio tower (transcribe-voice's tests and bench) instead of the six audio stub tensors;
+    off by default, so the fingerprints and tensor counts other tests know stay as they are."""
     import torch
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     text_config = _text_config(spec)
     torch_dtype = {"bfloat16": torch.bfloat16, "float32": torch.float32, "float16": torch.float16}[dtype]
-    tensors = {n: t.to(torch_dtype) for n, t in build_text_state_dict(spec, text_config).items()}
+    tensors = build_text_state_dict(spec, text_config)
+    if with_audio:
+        from .tiny_gemma_audio import audio_tensors, make_it_answer_a_fixed_word, write_audio_files
+
+        tensors = {n: t for n, t in tensors.items() if not n.startswith(("model.audio_tower.", "model.embed_audio."))}
+        tensors.update(audio_tensors(spec, text_config))
+        _write_tokenizer_files(folder, spec)
+        make_it_answer_a_fixed_word(tensors, folder)
+    tensors = {n: t.to(torch_dtype) for n, t in tensors.items()}
     _write_shards(tensors, folder, num_shards)
     config = _full_config_dict(spec, text_config, dtype)
+    if with_audio:
+        write_audio_files(folder, spec, config)
     (folder / "config.json").write_text(json.dumps(config, indent=2))
     generation = {"bos_token_id": 2, "eos_token_id": [1, END_OF_TURN_ID], "pad_token_id": 0, "do_sample": True,
                   "top_k": 64, "top_p": 0.95, "cache_implementation": "hybrid"}
     (folder / "generation_config.json").write_text(json.dumps(generation, indent=2))
-    _write_tokenizer_files(folder, spec)
+    if not with_audio:
+        _write_tokenizer_files(folder, spec)
     return folder

@@ -21,6 +21,7 @@ from .common import SKIP_EMPTY, SKIP_ODD_ITEM, WARNING_PREFIX, Conversation, Con
     describe_unexpected, text_of
 from .json_stream import stream_items
 from .detect import FileShape
+from .voice import VOICE_MEDIA_TYPES, VoiceBook
 
 # A silence longer than this starts a new dialog. People come back to the same chat after a night or a
 # working day with a new topic; an example whose history spans that gap would teach the model to answer
@@ -74,21 +75,24 @@ class OwnerRule:
 
 
 def read_telegram(path: Path, shape: FileShape, label: str, owner_setting: str, include_group_chats: bool,
-                  counter: SkipCounter, notes: list[str], bar: Any = None) -> Iterator[Conversation]:
+                  counter: SkipCounter, notes: list[str], bar: Any = None,
+                  voice: VoiceBook | None = None) -> Iterator[Conversation]:
+    # Voice messages' audio files sit beside result.json, in the folders the export made.
+    voice_place = (voice if voice is not None else VoiceBook(), path.parent)
     chat = {"name": shape.header.get("name"), "type": shape.header.get("type")}
     if shape.reader == "telegram_chat" and skip_reason_for_chat(chat["type"], include_group_chats):
         # Skipped whole: no need to find (and print) an owner for it.
         yield from read_chat(chat, stream_items(path, "messages.item", bar), OwnerRule(""), label,
-                             include_group_chats, counter)
+                             include_group_chats, counter, voice_place)
         return
     owner = choose_owner(path, shape, owner_setting)
     if shape.reader == "telegram_chat":
         yield from read_chat(chat, stream_items(path, "messages.item", bar), owner, label, include_group_chats,
-                             counter)
+                             counter, voice_place)
     else:
         for chat, messages in chats_of_account(path, "chats", bar):
-            yield from read_chat(chat, messages, owner, label, include_group_chats, counter)
-        yield from read_left_chats(path, owner, label, include_group_chats, counter, notes)
+            yield from read_chat(chat, messages, owner, label, include_group_chats, counter, voice_place)
+        yield from read_left_chats(path, owner, label, include_group_chats, counter, notes, voice_place)
     notes.append(f"Telegram owner (your side, the assistant) in {label}: {owner.describe()}")
     if owner_setting and not owner.chosen:
         notes.append(f"{WARNING_PREFIX}telegram_owner = {owner_setting!r} matched no sender in {label}, so none "
@@ -96,7 +100,7 @@ def read_telegram(path: Path, shape: FileShape, label: str, owner_setting: str, 
 
 
 def read_left_chats(path: Path, owner: OwnerRule, label: str, include_group_chats: bool, counter: SkipCounter,
-                    notes: list[str]) -> Iterator[Conversation]:
+                    notes: list[str], voice_place: tuple[VoiceBook, Path] | None = None) -> Iterator[Conversation]:
     """Chats you left are groups and channels; reading them costs a second pass, so only when groups are wanted."""
     if not include_group_chats:
         n_chats = 0
@@ -109,7 +113,7 @@ def read_left_chats(path: Path, owner: OwnerRule, label: str, include_group_chat
                          f"when include_group_chats = true.")
         return
     for chat, messages in chats_of_account(path, "left_chats"):
-        yield from read_chat(chat, messages, owner, label, include_group_chats, counter)
+        yield from read_chat(chat, messages, owner, label, include_group_chats, counter, voice_place)
 
 
 def left_chat_sizes(path: Path, label: str) -> Iterator[tuple[str, int]]:
@@ -214,7 +218,7 @@ def guess_owner_by_frequency(path: Path, shape: FileShape) -> OwnerRule:
 
 
 def read_chat(chat: dict, messages: Iterable[Any], owner: OwnerRule, label: str, include_group_chats: bool,
-              counter: SkipCounter) -> Iterator[Conversation]:
+              counter: SkipCounter, voice_place: tuple[VoiceBook, Path] | None = None) -> Iterator[Conversation]:
     chat_label = f"{label}: chat {str(chat.get('name') or '(no name)')!r}"
     reason = skip_reason_for_chat(chat.get("type"), include_group_chats)
     if reason:
@@ -222,7 +226,7 @@ def read_chat(chat: dict, messages: Iterable[Any], owner: OwnerRule, label: str,
         counter.read(n)
         counter.skip(reason, unit="chats", messages=n, where=chat_label)
         return
-    yield from dialogs_of_chat(messages, owner, chat_label, counter)
+    yield from dialogs_of_chat(messages, owner, chat_label, counter, voice_place)
 
 
 def skip_reason_for_chat(chat_type: Any, include_group_chats: bool) -> str | None:
@@ -233,8 +237,8 @@ def skip_reason_for_chat(chat_type: Any, include_group_chats: bool) -> str | Non
     return CHAT_TYPE_SKIPS.get(chat_type, SKIP_OTHER_CHAT)
 
 
-def dialogs_of_chat(messages: Iterable[Any], owner: OwnerRule, chat_label: str,
-                    counter: SkipCounter) -> Iterator[Conversation]:
+def dialogs_of_chat(messages: Iterable[Any], owner: OwnerRule, chat_label: str, counter: SkipCounter,
+                    voice_place: tuple[VoiceBook, Path] | None = None) -> Iterator[Conversation]:
     """The hot loop (one pass per message): skip what is not text, cut at long silences, merge by sender."""
     builder: ConversationBuilder | None = None
     last_time = None
@@ -243,6 +247,16 @@ def dialogs_of_chat(messages: Iterable[Any], owner: OwnerRule, chat_label: str,
     for m in messages:
         n_read += 1
         text = text_of_message(m)
+        if not text and voice_place is not None and is_own_voice_message(m):
+            try:
+                text, reason = voice_place[0].note(m, voice_place[1], role_in_chat(m, owner),
+                                                   where_in_chat(chat_label, m), chat_label)
+            except Exception as e:  # noqa: BLE001 - as below: an odd message is counted, the chat goes on
+                counter.skip(SKIP_ODD_ITEM, where=f"{where_in_chat(chat_label, m)}: {describe_unexpected(e)}")
+                continue
+            if reason:
+                counter.skip(reason, where=where_in_chat(chat_label, m))
+                continue
         if not text or "forwarded_from" in m:
             counter.skip(skip_reason_of(m) if not text else SKIP_FORWARDED, where=where_in_chat(chat_label, m))
             continue
@@ -273,6 +287,17 @@ def text_of_message(m: Any) -> str:
         return ""
     text = m.get("text")
     return text if text.__class__ is str else text_of(text) or ""
+
+
+def is_own_voice_message(m: Any) -> bool:
+    """A voice or round-video message with no caption, said by its sender (a forwarded one is someone else's)."""
+    return (isinstance(m, dict) and m.get("type") == "message" and m.get("media_type") in VOICE_MEDIA_TYPES
+            and "forwarded_from" not in m)
+
+
+def role_in_chat(m: dict, owner: OwnerRule) -> str:
+    from_id = sender_id(m.get("from_id") or "")
+    return owner.roles.get(from_id) or owner.role_of(from_id, m.get("from"))
 
 
 def skip_reason_of(m: Any) -> str:

@@ -35,6 +35,8 @@ from ..readers.normalise import drop_duplicate_dialogs, hold_out_end_of_single_d
 from ..readers.records import conversation_from_record
 from ..readers.sender_list import read_sender_list
 from ..readers.telegram import read_telegram
+from ..readers.voice import TRANSCRIPTS_FILE_NAME, VoiceBook, load_transcripts, voice_summary
+from .dataset_voice import transcribe_if_asked
 
 EPILOG = """\
 Examples:
@@ -79,7 +81,13 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     check_json_parser(sum(p.stat().st_size for p in files))
     mode = choose_mode(settings, getattr(args, "mode", None))
     with cyclic_gc_paused():
-        reading = read_exports(files, settings, debug=bool(getattr(args, "debug", False)))
+        debug = bool(getattr(args, "debug", False))
+        reading = read_exports(files, settings, VoiceBook(settings.transcribe_voice,
+                                                          load_transcripts(out_dir / TRANSCRIPTS_FILE_NAME)), debug)
+        if transcribe := transcribe_if_asked(settings, reading.voice, out_dir):
+            # Read again, now with the transcripts the transcribe-voice step has just written.
+            reading = read_exports(files, settings, VoiceBook(transcribe, load_transcripts(
+                out_dir / TRANSCRIPTS_FILE_NAME)), debug, show_notes=False)
         count_other_files(other_files, reading.counter, settings.root)
         conversations = normalise_conversations(
             reading.conversations, reading.counter, min_dialog_messages=settings.min_dialog_messages,
@@ -197,10 +205,12 @@ class Reading:
     files: list[dict[str, Any]] = field(default_factory=list)
     problems: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    voice: VoiceBook = field(default_factory=VoiceBook)
 
 
-def read_exports(files: list[Path], settings: Settings, debug: bool = False) -> Reading:
-    reading = Reading()
+def read_exports(files: list[Path], settings: Settings, voice: VoiceBook | None = None, debug: bool = False,
+                 show_notes: bool = True) -> Reading:
+    reading = Reading(voice=voice or VoiceBook())
     with byte_bar(sum(p.stat().st_size for p in files), "Reading exports") as bar, tracebacks_shown(debug):
         for path in files:
             label = show_path(path, settings.root)
@@ -215,7 +225,7 @@ def read_exports(files: list[Path], settings: Settings, debug: bool = False) -> 
                     f"has a shape this step did not expect ({describe_unexpected(e)}; --debug shows where)"))
     if any(p["problem"] == "unrecognised" for p in reading.problems):
         say(f"Formats this step reads: {EXPECTED_SHAPES}")
-    for note in reading.notes:
+    for note in reading.notes if show_notes else ():
         print_note(note)
     return reading
 
@@ -230,23 +240,25 @@ def print_note(note: str) -> None:
 def read_one_file(path: Path, label: str, settings: Settings, reading: Reading, bar: Any) -> None:
     """Read a whole file before keeping anything from it, so a file that breaks half-way leaves no trace."""
     shape = detect_shape(path)
-    counter, notes, formats = SkipCounter(), [], Counter()
-    conversations = list(conversations_of_file(path, shape, label, settings, counter, notes, formats, bar))
+    counter, notes, formats, voice = SkipCounter(), [], Counter(), reading.voice.for_one_file()
+    conversations = list(conversations_of_file(path, shape, label, settings, counter, notes, formats, bar, voice))
     first_group = len(reading.conversations)
     for i, conversation in enumerate(conversations):
         conversation.group = first_group + i
     reading.conversations.extend(conversations)
     reading.counter.merge(counter)
+    reading.voice.merge(voice)
     reading.notes.extend(notes)
     reading.files.append({"path": label, "format": shape.label, "record_formats": dict(formats),
                           "conversations": len(conversations), "messages_read": counter.messages_read})
 
 
 def conversations_of_file(path: Path, shape: FileShape, label: str, settings: Settings, counter: SkipCounter,
-                          notes: list[str], formats: Counter, bar: Any) -> Iterator[Conversation]:
+                          notes: list[str], formats: Counter, bar: Any,
+                          voice: VoiceBook | None = None) -> Iterator[Conversation]:
     if shape.reader in ("telegram_chat", "telegram_account"):
         yield from read_telegram(path, shape, label, settings.telegram_owner, settings.include_group_chats,
-                                 counter, notes, bar)
+                                 counter, notes, bar, voice)
     elif shape.reader == "sender_list":
         conversation = read_sender_list(stream_items(path, shape.prefix, bar), label, counter)
         if conversation is not None:
@@ -489,6 +501,7 @@ def build_report(settings: Settings, reading: Reading, written: Written, mode: s
         "conversations": {"train": train.conversations, "eval": evaluation.conversations},
         "examples": {"train": train.examples, "eval": evaluation.examples},
         "skipped": skipped_report(counter),
+        "voice": reading.voice.report(),
         "message_length_chars": percentiles(written.message_lengths),
         "tokens": {"method": token_method, "train": round(sum(train.tokens)), "eval": round(sum(evaluation.tokens)),
                    "per_example": percentiles(all_tokens, (50, 95)), "max_seq_length": settings.max_seq_length,
@@ -498,7 +511,8 @@ def build_report(settings: Settings, reading: Reading, written: Written, mode: s
                     "report": show_path(out_dir / REPORT_FILE_NAME, settings.root)},
         "settings": {k: getattr(settings, k) for k in ("data_mode", "telegram_owner", "include_group_chats",
                                                       "min_dialog_messages", "max_message_length",
-                                                      "max_dialog_length", "window_size", "eval_fraction", "seed")},
+                                                      "max_dialog_length", "window_size", "eval_fraction", "seed",
+                                                      "transcribe_voice")},
     }
 
 
@@ -543,6 +557,8 @@ def print_summary(report: dict[str, Any], written: Written) -> None:
     say(f"Tokens ({tokens['method']}): {tokens['train']:,} training, {tokens['eval']:,} evaluation; "
         f"per example median {tokens['per_example']['p50']:,}, longest {tokens['per_example']['max']:,}.")
     print_skipped(report["skipped"], report["outputs"]["report"])
+    if line := voice_summary(report["voice"]):
+        say(line)
     for warning in report["warnings"]:
         warn(warning)
     if written.replaced:
