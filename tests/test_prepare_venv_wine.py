@@ -67,7 +67,7 @@ def venv_python_bat(record: Path, fakes: Path) -> str:
         "echo PLAN ANSWERED",
         "exit /b 0",
         ":check", f'if "%~3"=="torch-action" type "{f}\\torch_action.txt"',
-        'if "%~3"=="verify" echo VERIFIED', "exit /b 0"]) + "\n"
+        'if "%~3"=="verify" echo VERIFIED with CUDA_DEVICE_ORDER=%CUDA_DEVICE_ORDER%', "exit /b 0"]) + "\n"
 
 
 @dataclass
@@ -183,6 +183,8 @@ def assert_installed_with_the_plan(machine: Machine, run, *, index: str, force: 
     verify = [c for c in calls if "gemma_kit.setup_check verify" in c]
     assert verify and f"--arch {plan_arch}" in verify[0] and calls[-1] == "venv -m gemma_kit doctor", calls
     assert run.exit_code == 0 and "Done. Next: run download_model.bat" in run.output, run.output
+    # verify's cuda:0 is then the GPU the plan chose the build for (nvidia-smi's first), not CUDA's fastest.
+    assert "VERIFIED with CUDA_DEVICE_ORDER=PCI_BUS_ID" in run.output, run.output
 
 
 def test_no_python_offers_winget_installs_3_12_and_continues(wine_with_fakes, tmp_path):

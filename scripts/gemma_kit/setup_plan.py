@@ -6,6 +6,8 @@ dependency is installed, as `python -S -m gemma_kit.setup_plan` with scripts/ on
 Input: what `nvidia-smi --query-gpu=name,compute_cap,driver_version --format=csv,noheader` prints (read from
 `--nvidia-smi-csv FILE`, or by running nvidia-smi). Output: the line `torch_index=<cpu or index URL>`, then the
 reason in plain words; `--plan-file FILE` also writes key=value lines for the .bat (see write_plan_file).
+When nvidia-smi is there but that query fails, `--query-gpu=name,driver_version` (`--fallback-csv FILE`) tells
+a driver too old to know compute_cap (it lists the card) from a broken one: neither gets the CPU build.
 """
 from __future__ import annotations
 
@@ -252,7 +254,14 @@ def run_query(query: list[str]) -> tuple[str, int | None, str]:
     return done.stdout + done.stderr, done.returncode, ""
 
 
-def run_nvidia_smi() -> SmiAnswer:
+def run_nvidia_smi() -> tuple[str, str]:
+    """(its output, a problem in words or ""): the first query only, as doctor reads it."""
+    answer = ask_nvidia_smi()
+    return answer.text, answer.problem
+
+
+def ask_nvidia_smi() -> SmiAnswer:
+    """Both queries, as prepare_venv.bat runs them: the fallback only when the first failed."""
     text, code, why = run_query(NVIDIA_SMI_QUERY)
     if code is None:
         return SmiAnswer(problem=why)
@@ -331,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fallback-exit-code", type=int, default=0, metavar="N")
     parser.add_argument("--plan-file", type=Path, metavar="FILE", help="also write key=value lines for the .bat")
     args = parser.parse_args(argv)
-    answer = answer_from_files(args) if args.nvidia_smi_csv else run_nvidia_smi()
+    answer = answer_from_files(args) if args.nvidia_smi_csv else ask_nvidia_smi()
     plan = plan_for(*parse_nvidia_smi_csv(answer.text), smi_problem=answer.problem, smi_failed=answer.failed,
                     fallback=answer.fallback)
     print(f"torch_index={plan.torch_index}")
