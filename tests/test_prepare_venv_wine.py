@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from gemma_kit.setup_check import torch_action
-from gemma_kit.setup_plan import parse_nvidia_smi_csv, plan_for, plan_lines
+from gemma_kit.setup_plan import parse_fallback_csv, parse_nvidia_smi_csv, plan_for, plan_lines, problem_of_failed_run
 from gemma_kit.venv_check import venv_problem
 from test_bat_wine import PAUSE_PROMPT, cmd_errors, make_project, run_bat, wine  # noqa: F401  (fixture)
 
@@ -35,18 +35,21 @@ def crlf(text: str) -> bytes:
     return text.replace("\n", "\r\n").encode("utf-8")
 
 
-def base_python_bat(record: Path, fakes: Path, name: str, versions: list[str]) -> str:
-    """A py launcher (name "py": `py -3.12 ...` picks a version) or a python.exe of versions[0]."""
+def base_python_bat(record: Path, fakes: Path, name: str, versions: list[str], kind: str = "ok") -> str:
+    """A py launcher (name "py": `py -3.12 ...` picks a version) or a python.exe of versions[0]; `kind` is what
+    venv_check --interpreter says of it ("ok" for 64-bit x64)."""
     lines = ["@echo off", f'>>"{windows_path(record)}" echo {name} %*', 'set "FAKE_VER="']
     if name == "py":
         for v in versions:
             lines.append(f'if "%~1"=="-{".".join(v.split(".")[:2])}" set "FAKE_VER={v}"')
-        lines += ["if defined FAKE_VER shift", f'if not defined FAKE_VER if "%~1"=="-V" set "FAKE_VER={versions[0]}"',
-                  "if not defined FAKE_VER exit /b 103"]
+        # Without a version option the launcher runs its default Python; with one it does not have, it fails.
+        lines += ["if defined FAKE_VER shift", 'set "ARG1=%~1"', 'if not defined FAKE_VER if "%ARG1:~0,3%"=="-3." '
+                  "exit /b 103", f'if not defined FAKE_VER set "FAKE_VER={versions[0]}"']
     else:
         lines.append(f'set "FAKE_VER={versions[0]}"')
     lines += ['if not "%~1"=="-V" goto not_version', "echo Python %FAKE_VER%", "exit /b 0", ":not_version",
-              'if "%~1 %~2"=="-m venv" goto make_venv', 'if "%~3"=="gemma_kit.venv_check" goto venv_check',
+              'if "%~1 %~2"=="-m venv" goto make_venv', f'if "%~4"=="--interpreter" echo {kind}',
+              'if "%~4"=="--interpreter" exit /b 0', 'if "%~3"=="gemma_kit.venv_check" goto venv_check',
               "exit /b 0", ":make_venv", 'mkdir "%~3\\Scripts" 2>nul',
               f'copy /y "{windows_path(fakes)}\\venv_python.bat" "%~3\\Scripts\\python.bat" >nul',
               '> "%~3\\pyvenv.cfg" echo version = %FAKE_VER%', "exit /b 0", ":venv_check",
@@ -60,10 +63,11 @@ def venv_python_bat(record: Path, fakes: Path) -> str:
         "@echo off", f'>>"{windows_path(record)}" echo venv %*',
         'if "%~1 %~3"=="-S gemma_kit.setup_plan" goto plan', 'if "%~2"=="gemma_kit.setup_check" goto check',
         "exit /b 0",
-        ":plan", f'copy /y "{f}\\plan.txt" "%CD%\\.venv\\gemma_kit_setup_plan.txt" >nul', "echo PLAN ANSWERED",
+        ":plan", f'if exist "{f}\\plan.txt" copy /y "{f}\\plan.txt" "%CD%\\.venv\\gemma_kit_setup_plan.txt" >nul',
+        "echo PLAN ANSWERED",
         "exit /b 0",
         ":check", f'if "%~3"=="torch-action" type "{f}\\torch_action.txt"',
-        'if "%~3"=="verify" echo VERIFIED', "exit /b 0"]) + "\n"
+        'if "%~3"=="verify" echo VERIFIED with CUDA_DEVICE_ORDER=%CUDA_DEVICE_ORDER%', "exit /b 0"]) + "\n"
 
 
 @dataclass
@@ -81,8 +85,11 @@ class Machine:
 
 
 def make_machine(tmp_path: Path, *, pythons: dict[str, list[str]], nvidia_smi: str | None, winget: bool,
-                 venv_torch: str | None = None) -> Machine:
-    """pythons: {"py": [versions], "python": [version]}. The .venv's torch decides the torch action."""
+                 venv_torch: str | None = None, smi_exit: int = 0, smi_fallback: tuple[str, int] = ("", 0),
+                 kinds: dict[str, str] | None = None, winget_exit: int = 0) -> Machine:
+    """pythons: {"py": [versions], "python": [version]}; kinds: {"py": "32-bit"}. The .venv's torch decides the
+    torch action. smi_exit and smi_fallback (answer, exit code of --query-gpu=name,driver_version): how
+    nvidia-smi fails."""
     project = make_project(tmp_path, bridge=False)
     root = Path(__file__).resolve().parents[1]
     shutil.copy2(root / "constraints.txt", project / "constraints.txt")
@@ -92,24 +99,33 @@ def make_machine(tmp_path: Path, *, pythons: dict[str, list[str]], nvidia_smi: s
     fakes.mkdir()
     record = fakes / "calls.txt"
     for name, versions in pythons.items():
-        (fakes / f"{name}.bat").write_bytes(crlf(base_python_bat(record, fakes, name, versions)))
+        kind = (kinds or {}).get(name, "ok")
+        (fakes / f"{name}.bat").write_bytes(crlf(base_python_bat(record, fakes, name, versions, kind)))
     (fakes / "venv_python.bat").write_bytes(crlf(venv_python_bat(record, fakes)))
     (fakes / "installed_python.bat").write_bytes(crlf(base_python_bat(record, fakes, "installed-python",
                                                                        ["3.12.10"])))
     if nvidia_smi is not None:
         (fakes / "nvidia_smi_answer.txt").write_bytes(crlf(nvidia_smi + "\n"))
+        (fakes / "nvidia_smi_fallback.txt").write_bytes(crlf(smi_fallback[0] + "\n"))
         (fakes / "nvidia-smi.bat").write_bytes(crlf(
             f'@echo off\n>>"{windows_path(record)}" echo nvidia-smi %*\n'
-            f'type "{windows_path(fakes)}\\nvidia_smi_answer.txt"\nexit /b 0\n'))
+            # cmd splits a .bat's arguments at "=" and ",": %3 is the query's second field.
+            f'if "%~3"=="driver_version" goto fallback\n'
+            f'type "{windows_path(fakes)}\\nvidia_smi_answer.txt"\nexit /b {smi_exit}\n'
+            f':fallback\ntype "{windows_path(fakes)}\\nvidia_smi_fallback.txt"\nexit /b {smi_fallback[1]}\n'))
     if winget:
         (fakes / "winget.bat").write_bytes(crlf("\n".join([
             "@echo off", f'>>"{windows_path(record)}" echo winget %*', 'if "%~1"=="--version" echo v1.9.25200',
             'if not "%~1"=="install" exit /b 0', 'mkdir "%LOCALAPPDATA%\\Programs\\Python\\Python312" 2>nul',
             f'copy /y "{windows_path(fakes)}\\installed_python.bat" '
-            '"%LOCALAPPDATA%\\Programs\\Python\\Python312\\python.bat" >nul', "exit /b 0"]) + "\n"))
+            '"%LOCALAPPDATA%\\Programs\\Python\\Python312\\python.bat" >nul', f"exit /b {winget_exit}"]) + "\n"))
     # The plan setup_plan makes for this nvidia-smi answer, and setup_check's verdict on the venv's torch.
-    plan = plan_for(*parse_nvidia_smi_csv(nvidia_smi or ""),
-                    smi_problem="" if nvidia_smi is not None else "nvidia-smi is not installed")
+    if smi_exit:
+        plan = plan_for([], [], smi_problem=problem_of_failed_run(smi_exit, nvidia_smi), smi_failed=True,
+                        fallback=parse_fallback_csv(smi_fallback[0]) if smi_fallback[1] == 0 else [])
+    else:
+        plan = plan_for(*parse_nvidia_smi_csv(nvidia_smi or ""),
+                        smi_problem="" if nvidia_smi is not None else "nvidia-smi is not installed")
     values = plan_lines(plan)
     (fakes / "plan.txt").write_bytes(crlf("".join(f"{k}={v}\n" for k, v in values.items())))
     action = torch_action(venv_torch, values["variant"], values["gpu_arch"], platform="win32")[0]
@@ -167,6 +183,8 @@ def assert_installed_with_the_plan(machine: Machine, run, *, index: str, force: 
     verify = [c for c in calls if "gemma_kit.setup_check verify" in c]
     assert verify and f"--arch {plan_arch}" in verify[0] and calls[-1] == "venv -m gemma_kit doctor", calls
     assert run.exit_code == 0 and "Done. Next: run download_model.bat" in run.output, run.output
+    # verify's cuda:0 is then the GPU the plan chose the build for (nvidia-smi's first), not CUDA's fastest.
+    assert "VERIFIED with CUDA_DEVICE_ORDER=PCI_BUS_ID" in run.output, run.output
 
 
 def test_no_python_offers_winget_installs_3_12_and_continues(wine_with_fakes, tmp_path):
@@ -174,8 +192,8 @@ def test_no_python_offers_winget_installs_3_12_and_continues(wine_with_fakes, tm
     run = run_prepare(wine_with_fakes, machine)
     assert "Python 3.11, 3.12 or 3.13 was not found." in run.output
     calls = machine.calls()
-    assert "winget install --id Python.Python.3.12 --exact --scope user --accept-package-agreements " \
-           "--accept-source-agreements" in calls, calls
+    assert "winget install --id Python.Python.3.12 --exact --scope user --architecture x64 " \
+           "--accept-package-agreements --accept-source-agreements" in calls, calls
     assert any(c.startswith("installed-python -m venv .venv") for c in calls), calls
     assert_installed_with_the_plan(machine, run, index="cu126", force=False, plan_arch="sm_61")
     # The answer nvidia-smi gave is what the plan read.
@@ -265,3 +283,91 @@ def test_run_from_inside_a_zip_says_extract_first(wine_with_fakes, tmp_path):
     assert run.exit_code == 1 and "Error: this folder does not hold the kit's files" in run.output, run.output
     assert 'What to do: if you opened the ZIP, extract it first - right-click it, "Extract All"' in run.output
     assert machine.calls() == [] and not (machine.project / ".venv").exists()
+
+
+def assert_stopped_before_torch(machine: Machine, run, *words: str) -> None:
+    assert run.exit_code == 1, run.output
+    for w in words:
+        assert w in run.output, run.output
+    assert not any('"torch==' in c or "-e ." in c for c in machine.calls()), machine.calls()
+
+
+def smi_exit_codes(plan_call: str) -> tuple[str, str]:
+    """The exit codes of the two nvidia-smi queries the .bat passed to setup_plan, as zero / non-zero: under Wine a
+    called .bat's `exit /b N` is errorlevel 1 whatever N (measured), on Windows nvidia-smi's own code arrives."""
+    words = plan_call.split()
+    first, fallback = (words[words.index(flag) + 1] for flag in ("--nvidia-smi-exit-code", "--fallback-exit-code"))
+    return tuple("0" if code == "0" else "non-zero" for code in (first, fallback))
+
+
+def test_an_old_driver_without_compute_cap_stops_instead_of_installing_the_cpu_build(wine_with_fakes, tmp_path):
+    machine = make_machine(tmp_path, pythons={"py": ["3.12.7"]}, winget=False, smi_exit=2,
+                           nvidia_smi='Field "compute_cap" is not a valid field to query.',
+                           smi_fallback=("NVIDIA GeForce GTX 1070, 472.12", 0))
+    run = run_prepare(wine_with_fakes, machine)
+    assert_stopped_before_torch(machine, run, "Error: the NVIDIA driver is too old",
+                                "What to do: update the driver from https://www.nvidia.com/Download/index.aspx")
+    calls = machine.calls()
+    assert "nvidia-smi --query-gpu=name,driver_version --format=csv,noheader" in calls, calls
+    plan = next(c for c in calls if "gemma_kit.setup_plan" in c)
+    assert smi_exit_codes(plan) == ("non-zero", "0"), plan
+    assert (machine.project / ".venv" / "nvidia_smi_fallback.csv").read_text().strip() == \
+        "NVIDIA GeForce GTX 1070, 472.12"
+
+
+def test_a_broken_driver_stops_with_reinstall_the_driver(wine_with_fakes, tmp_path):
+    broken = "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver."
+    machine = make_machine(tmp_path, pythons={"py": ["3.12.7"]}, winget=False, smi_exit=9, nvidia_smi=broken,
+                           smi_fallback=(broken, 9))
+    run = run_prepare(wine_with_fakes, machine)
+    assert_stopped_before_torch(machine, run, "Error: the NVIDIA driver does not work",
+                                "What to do: reinstall the NVIDIA driver from https://www.nvidia.com/Download/")
+    plan = next(c for c in machine.calls() if "gemma_kit.setup_plan" in c)
+    assert smi_exit_codes(plan) == ("non-zero", "non-zero"), plan
+    assert "Done." not in run.output
+
+
+def test_a_missing_plan_file_fails_with_exit_code_1(wine_with_fakes, tmp_path):
+    machine = make_machine(tmp_path, pythons={"py": ["3.12.7"]}, nvidia_smi=RTX_4070, winget=False)
+    (machine.fakes / "plan.txt").unlink()  # setup_plan "answered" without writing its file
+    run = run_prepare(wine_with_fakes, machine)
+    assert_stopped_before_torch(machine, run, "Setting up the environment failed")
+
+
+def test_a_32_bit_python_is_named_and_refused(wine_with_fakes, tmp_path):
+    machine = make_machine(tmp_path, pythons={"py": ["3.12.7"]}, kinds={"py": "32-bit"}, nvidia_smi=RTX_4070,
+                           winget=False)
+    run = run_prepare(wine_with_fakes, machine)
+    assert "Found Python 3.12.7 (32-bit), but the kit needs the 64-bit Python for x64 (AMD64) Windows" in run.output
+    assert 'choose "Windows installer (64-bit)"' in run.output and "was not found" not in run.output
+    assert run.exit_code == 1 and not (machine.project / ".venv").exists(), run.output
+    assert "py -3.12 -S -m gemma_kit.venv_check --interpreter" in machine.calls()
+
+
+def put_installed_python(wine_with_fakes, machine: Machine) -> None:
+    """Python 3.12 where python.org's per-user installer puts it, with neither PATH nor the py launcher."""
+    wine = wine_with_fakes(machine)
+    users = [u for u in (wine.prefix / "drive_c" / "users").iterdir() if (u / "AppData" / "Local").is_dir()
+             and u.name != "Public"]
+    folder = users[0] / "AppData" / "Local" / "Programs" / "Python" / "Python312"
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(machine.fakes / "installed_python.bat", folder / "python.bat")
+
+
+def test_a_python_invisible_to_py_and_path_is_found_before_winget(wine_with_fakes, tmp_path):
+    machine = make_machine(tmp_path, pythons={}, nvidia_smi=GTX_1060, winget=True)
+    put_installed_python(wine_with_fakes, machine)
+    run = run_prepare(wine_with_fakes, machine)
+    calls = machine.calls()
+    assert not any(c.startswith("winget") for c in calls), calls
+    assert "Python312\\python" in run.output and "Using Python 3.12.10" in run.output, run.output
+    assert_installed_with_the_plan(machine, run, index="cu126", force=False, plan_arch="sm_61")
+
+
+def test_winget_saying_already_installed_still_finds_the_python(wine_with_fakes, tmp_path):
+    """winget's exit code is not 0 for "already installed" (and some other outcomes that leave a Python)."""
+    machine = make_machine(tmp_path, pythons={}, nvidia_smi=GTX_1060, winget=True, winget_exit=43)
+    run = run_prepare(wine_with_fakes, machine)
+    assert "winget could not install" not in run.output, run.output
+    assert any(c.startswith("installed-python -m venv .venv") for c in machine.calls()), machine.calls()
+    assert_installed_with_the_plan(machine, run, index="cu126", force=False, plan_arch="sm_61")

@@ -1,12 +1,13 @@
 """The two checks prepare_venv.bat runs around an install: is the .venv reusable, and does PyTorch work (issue 17)."""
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from gemma_kit.setup_check import TorchFacts, diagnose, gather_facts, torch_action
-from gemma_kit.venv_check import venv_interpreter, venv_problem
+from gemma_kit.setup_check import RERUN, TorchFacts, diagnose, gather_facts, main, torch_action
+from gemma_kit.venv_check import executable_kind, interpreter_kind, venv_interpreter, venv_problem
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
@@ -114,3 +115,80 @@ def test_the_real_torch_here_passes_the_cpu_check():
     assert facts.torch_error == "" and facts.cuda_available is False
     assert diagnose(facts, "no_gpu", "none") == []
     assert [p.message for p in diagnose(facts, "cuda", "sm_89", "581.57")] != []  # no GPU to check with here
+
+
+CU126_ARCHS = GOOD_GPU["arch_list"]
+
+
+def test_a_first_gpu_other_than_the_planned_one_is_named_instead_of_run_again(monkeypatch):
+    """GTX 1080 first on the PCI bus, RTX 5090 second: the plan is cu126 for sm_61. If cuda:0 is still the 5090
+    (CUDA_DEVICE_ORDER changed in Windows' settings), running the .bat again would choose cu126 again."""
+    monkeypatch.setenv("CUDA_DEVICE_ORDER", "FASTEST_FIRST")
+    facts = TorchFacts(cuda_build="12.6", cuda_available=True, device_name="NVIDIA GeForce RTX 5090",
+                       capability=120, arch_list=CU126_ARCHS)
+    problems = diagnose(facts, "cuda", "sm_61", "581.57")
+    assert len(problems) == 1, problems
+    assert problems[0].message.startswith("PyTorch's first GPU is the NVIDIA GeForce RTX 5090 (sm_120), but the "
+                                          "build was chosen for the first GPU nvidia-smi lists (sm_61)")
+    assert "GPU order settings here: CUDA_DEVICE_ORDER=FASTEST_FIRST." in problems[0].message
+    assert "remove CUDA_VISIBLE_DEVICES and CUDA_DEVICE_ORDER" in problems[0].hint and RERUN != problems[0].hint
+    # Another card that the build runs is no problem: training uses the same cuda:0.
+    ada = TorchFacts(**{**GOOD_GPU, "device_name": "NVIDIA GeForce RTX 4090", "capability": 89})
+    assert diagnose(ada, "cuda", "sm_61", "581.57") == []
+
+
+def test_verify_numbers_gpus_as_nvidia_smi_does(monkeypatch, capsys):
+    monkeypatch.delenv("CUDA_DEVICE_ORDER", raising=False)
+    assert main(["torch-action", "--variant", "cpu"]) == 0
+    assert os.environ["CUDA_DEVICE_ORDER"] == "PCI_BUS_ID"
+    monkeypatch.setenv("CUDA_DEVICE_ORDER", "FASTEST_FIRST")  # a user's own choice is kept
+    assert main(["torch-action", "--variant", "cpu"]) == 0 and os.environ["CUDA_DEVICE_ORDER"] == "FASTEST_FIRST"
+
+
+def test_verify_does_not_print_bitsandbytes_developer_hint():
+    """On a CPU with AVX512-BF16, importing bitsandbytes.functional logs "Failed to load CPU gemm_4bit_forward from
+    kernels-community ... trust_remote_code" (0.50.2): a line a user cannot act on, right before "Checked:"."""
+    def verify(*extra):
+        return subprocess.run([sys.executable, "-m", "gemma_kit.setup_check", "verify", *extra], capture_output=True,
+                              text=True, env={**os.environ, "PYTHONPATH": str(SCRIPTS)}, timeout=300)
+    done = verify()
+    assert done.returncode == 0 and "Checked: PyTorch and bitsandbytes load." in done.stdout, done.stderr
+    assert "gemm_4bit_forward" not in done.stdout + done.stderr and "trust_remote_code" not in done.stderr
+    if "avx512_bf16" in Path("/proc/cpuinfo").read_text(errors="replace"):
+        assert "Failed to load CPU gemm_4bit_forward" in verify("--debug").stderr  # the hint exists here
+
+
+def pe_file(path: Path, machine: int) -> Path:
+    """The first bytes of a Windows executable: the MZ header pointing at the PE header and its Machine field."""
+    head = bytearray(128)
+    head[:2] = b"MZ"
+    head[0x3C:0x40] = (0x40).to_bytes(4, "little")
+    head[0x40:0x46] = b"PE\0\0" + machine.to_bytes(2, "little")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bytes(head))
+    return path
+
+
+@pytest.mark.parametrize("platform_tag, bits, kind", [
+    ("win-amd64", 64, "ok"), ("win32", 32, "32-bit"), ("win-arm64", 64, "ARM64"), ("linux-x86_64", 64, "ok"),
+    ("linux-i686", 32, "32-bit"),
+])
+def test_only_a_64_bit_x64_python_is_accepted(platform_tag, bits, kind):
+    assert interpreter_kind(platform_tag, bits) == kind
+
+
+def test_the_interpreter_check_runs_as_the_bat_starts_it():
+    done = subprocess.run([sys.executable, "-S", "-m", "gemma_kit.venv_check", "--interpreter"], capture_output=True,
+                          text=True, env={"PYTHONPATH": str(SCRIPTS)}, timeout=60)
+    assert done.returncode == 0 and done.stdout == "ok\n", done.stderr  # this test machine's Python is 64-bit
+
+
+def test_a_venv_made_by_a_32_bit_or_arm64_python_is_rebuilt(tmp_path):
+    assert executable_kind(pe_file(tmp_path / "x64" / "python.exe", 0x8664)) == "ok"
+    for machine, kind in ((0x014C, "32-bit"), (0xAA64, "ARM64")):
+        base = pe_file(tmp_path / kind / "python.exe", machine)
+        assert executable_kind(base) == kind
+        problem = venv_problem(make_venv(tmp_path / kind / ".venv", executable=str(base)))
+        assert problem == (f"it was made with a {kind} Python ({base}), and PyTorch needs the 64-bit Python for "
+                           "x64 (AMD64) Windows")
+    assert executable_kind(Path(sys.executable)) == "ok"  # not a PE file here: nothing to judge

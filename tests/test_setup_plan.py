@@ -74,9 +74,7 @@ def test_two_gpus_of_different_generations():
 @pytest.mark.parametrize("csv, problem, words", [
     ("", "", "listed no GPU"),
     ("", "nvidia-smi is not installed (it comes with the NVIDIA driver)", "nvidia-smi is not installed"),
-    ("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\n", "",
-     "NVIDIA-SMI has failed because it couldn't communicate"),
-    ('Field "compute_cap" is not a valid field to query.\n', "", "A very old NVIDIA driver does this"),
+    ("[N/A], [N/A]\n", "", "A very old NVIDIA driver does this"),
     ("'nvidia-smi' is not recognized as an internal or external command,\noperable program or batch file.\n", "",
      "is not recognized"),
 ])
@@ -139,8 +137,6 @@ def test_runs_with_python_dash_s_before_any_dependency_and_without_nvidia_smi(tm
     (9009, "'nvidia-smi' is not recognized as an internal or external command,\n", "nvidia-smi is not installed"),
     (1, "Can't recognize 'nvidia-smi --query-gpu=...' as an internal or external command, or batch script.\n",
      "nvidia-smi is not installed"),  # Wine's cmd
-    (15, "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\n",
-     "nvidia-smi failed (exit code 15: NVIDIA-SMI has failed because it couldn't communicate"),
 ])
 def test_the_bat_passes_nvidia_smis_exit_code_and_the_plan_explains_it(tmp_path, capsys, exit_code, output, words):
     csv = tmp_path / "smi.csv"
@@ -148,3 +144,65 @@ def test_the_bat_passes_nvidia_smis_exit_code_and_the_plan_explains_it(tmp_path,
     assert main(["--nvidia-smi-csv", str(csv), "--nvidia-smi-exit-code", str(exit_code)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "torch_index=cpu" and out[1].startswith(f"No NVIDIA GPU found: {words}")
+
+
+def run_plan(tmp_path, capsys, exit_code: int, output: str, fallback: str | None = None, fallback_exit: int = 0):
+    """setup_plan as the .bat runs it: the first query's answer and exit code, then the fallback query's."""
+    csv = tmp_path / "smi.csv"
+    csv.write_text(output, encoding="utf-8")
+    args = ["--nvidia-smi-csv", str(csv), "--nvidia-smi-exit-code", str(exit_code), "--plan-file",
+            str(tmp_path / "plan.txt")]
+    if fallback is not None:
+        (tmp_path / "fallback.csv").write_text(fallback, encoding="utf-8")
+        args += ["--fallback-csv", str(tmp_path / "fallback.csv"), "--fallback-exit-code", str(fallback_exit)]
+    assert main(args) == 0
+    values = dict(line.split("=", 1) for line in (tmp_path / "plan.txt").read_text(encoding="ascii").splitlines())
+    return values, capsys.readouterr().out
+
+
+OLD_DRIVER_ANSWER = 'Field "compute_cap" is not a valid field to query.\n'   # exit code 2, drivers before ~R510
+
+
+def test_a_driver_without_compute_cap_is_too_old_not_no_gpu(tmp_path, capsys):
+    values, out = run_plan(tmp_path, capsys, 2, OLD_DRIVER_ANSWER, "NVIDIA GeForce GTX 1070, 472.12\n")
+    assert values["outcome"] == "driver_too_old" and values["torch_index"] == "cpu", out
+    assert "NVIDIA GPU found: NVIDIA GeForce GTX 1070 (driver 472.12). The driver is too old" in out
+    assert 'exit code 2: Field "compute_cap" is not a valid field to query.' in out
+    assert "needs driver 525 or newer" in out and "https://www.nvidia.com/Download/index.aspx" in out
+    assert "No NVIDIA GPU found" not in out and "CPU build of PyTorch will be installed" not in out
+
+
+@pytest.mark.parametrize("fallback, fallback_exit, listed", [
+    ("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\n", 9, ""),
+    (None, 0, ""),                                                   # the .bat did not run the fallback
+    ("NVIDIA GeForce RTX 3060, 566.36\n", 0, "nvidia-smi lists NVIDIA GeForce RTX 3060 (driver 566.36), but "),
+])
+def test_a_broken_driver_stops_instead_of_installing_the_cpu_build(tmp_path, capsys, fallback, fallback_exit,
+                                                                    listed):
+    values, out = run_plan(tmp_path, capsys, 9,
+                           "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure "
+                           "that the latest NVIDIA driver is installed and running.\n", fallback, fallback_exit)
+    assert values["outcome"] == "driver_broken" and values["variant"] == "cpu", out
+    assert (f"The NVIDIA driver does not work: {listed}nvidia-smi failed (exit code 9: NVIDIA-SMI has failed "
+            "because it couldn't communicate") in out
+    assert "Reinstall the NVIDIA driver from https://www.nvidia.com/Download/index.aspx" in out
+    assert "CPU build of PyTorch will be installed" not in out
+
+
+def test_without_the_csv_flag_it_asks_nvidia_smi_again_with_the_fallback_query(tmp_path):
+    """A stand-in nvidia-smi that answers like a R470 driver: the first query fails, the fallback lists the card."""
+    fake = tmp_path / "nvidia-smi"
+    fake.write_text("#!/bin/sh\ncase \"$1\" in\n  --query-gpu=name,driver_version) echo 'Quadro P4000, 472.12';;\n"
+                    "  *) echo 'Field \"compute_cap\" is not a valid field to query.'; exit 2;;\nesac\n")
+    fake.chmod(0o755)
+    env = {"PYTHONPATH": str(SCRIPTS), "PATH": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-S", "-m", "gemma_kit.setup_plan"], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[:2] == ["torch_index=cpu", "NVIDIA GPU found: Quadro P4000 (driver 472.12). "
+                                            "The driver is too old: nvidia-smi cannot report the card's compute "
+                                            "capability (nvidia-smi failed (exit code 2: Field \"compute_cap\" is "
+                                            "not a valid field to query.)), as with drivers before about version "
+                                            "510. Every PyTorch 2.14.1 build for NVIDIA cards needs driver 525 or "
+                                            "newer. Update the driver from https://www.nvidia.com/Download/index.aspx, "
+                                            "restart Windows, then run prepare_venv.bat again."]

@@ -13,14 +13,18 @@ The decisions are pure functions of the facts gathered (tests/test_setup_check.p
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass
 
+# cli imports only the standard library at module level (its steps are imported when its parser is built).
+from .cli import quiet_developer_hints
 from .core.console import UserError, report_error, say
 from .setup_plan import (DRIVER_DOWNLOAD_URL, PINNED_TORCH, VARIANTS, arch_is_covered, parse_version_pair,
                          variant_for_cuda)
 
 RERUN = "run prepare_venv.bat again: it replaces the installed PyTorch with the right build"
+GPU_ORDER_VARIABLES = ("CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER")
 
 
 def card_number(arch: str) -> int | None:
@@ -87,6 +91,15 @@ def diagnose(facts: TorchFacts, outcome: str, arch: str, driver: str = "") -> li
                     f"PyTorch (CUDA {facts.cuda_build}) cannot use the GPU: CUDA did not start.",
                     f"restart Windows; if that does not help, install the newest driver from "
                     f"{DRIVER_DOWNLOAD_URL} and run prepare_venv.bat again"))
+        elif not_the_planned_card(facts, arch):
+            settings = ", ".join(f"{k}={os.environ[k]}" for k in GPU_ORDER_VARIABLES if k in os.environ)
+            problems.append(UserError(
+                f"PyTorch's first GPU is the {facts.device_name} (sm_{facts.capability}), but the build was chosen "
+                f"for the first GPU nvidia-smi lists ({arch}), and it has no code for the {facts.device_name} "
+                f"(it has {', '.join(facts.arch_list)}). GPU order settings here: {settings or 'none'}.",
+                "remove CUDA_VISIBLE_DEVICES and CUDA_DEVICE_ORDER from Windows' environment variables (Start > "
+                "\"Edit the system environment variables\" > Environment Variables), open a new window and run "
+                "prepare_venv.bat again"))
         elif facts.capability is not None and not arch_is_covered(facts.capability, facts.arch_list):
             name = f"{facts.device_name} (sm_{facts.capability})"
             if facts.capability < 50:
@@ -109,6 +122,14 @@ def diagnose(facts: TorchFacts, outcome: str, arch: str, driver: str = "") -> li
             f"the {facts.device_name} is too old for 4-bit training; a GPU of compute capability 6.0 or newer "
             "is needed" if old else "run prepare_venv.bat again; if it repeats, delete the .venv folder first"))
     return problems
+
+
+def not_the_planned_card(facts: TorchFacts, arch: str) -> bool:
+    """cuda:0 is another card than the plan's, one the build cannot run: running prepare_venv.bat again would
+    pick the same build for the planned card and fail here again."""
+    planned = card_number(arch)
+    return (planned is not None and facts.capability is not None and facts.capability != planned
+            and not arch_is_covered(facts.capability, facts.arch_list))
 
 
 def gather_facts(use_gpu: bool) -> TorchFacts:
@@ -164,12 +185,16 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--arch", default="none")
     verify.add_argument("--outcome", default="no_gpu")
     verify.add_argument("--driver", default="")
+    verify.add_argument("--debug", action="store_true", help="also show libraries' hints for developers")
     args = parser.parse_args(argv)
+    # cuda:0 must be the first GPU nvidia-smi lists, as in the kit's CLI: the plan chose the build for that one.
+    os.environ.setdefault("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
     if args.command == "torch-action":
         word, why = torch_action(installed_torch_version(), args.variant, args.arch)
         print(f"{why}.", file=sys.stderr, flush=True)
         print(word, flush=True)
         return 0
+    quiet_developer_hints(args.debug)
     facts = gather_facts(use_gpu=args.outcome == "cuda")
     problems = diagnose(facts, args.outcome, args.arch, args.driver)
     for problem in problems:
@@ -179,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.outcome == "cuda":
         say(f"Checked: PyTorch uses the {facts.device_name} (sm_{facts.capability}, CUDA {facts.cuda_build}), "
             "a test calculation ran on it, and 4-bit quantization works.")
+        if card_number(args.arch) not in (None, facts.capability):
+            say(f"Note: the build was chosen for the first GPU nvidia-smi lists ({args.arch}); it also runs on "
+                f"the {facts.device_name}, which training will use.")
     else:
         say("Checked: PyTorch and bitsandbytes load. There is no usable NVIDIA GPU, so training will run on the "
             "CPU (very slowly).")

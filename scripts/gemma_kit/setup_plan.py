@@ -6,6 +6,8 @@ dependency is installed, as `python -S -m gemma_kit.setup_plan` with scripts/ on
 Input: what `nvidia-smi --query-gpu=name,compute_cap,driver_version --format=csv,noheader` prints (read from
 `--nvidia-smi-csv FILE`, or by running nvidia-smi). Output: the line `torch_index=<cpu or index URL>`, then the
 reason in plain words; `--plan-file FILE` also writes key=value lines for the .bat (see write_plan_file).
+When nvidia-smi is there but that query fails, `--query-gpu=name,driver_version` (`--fallback-csv FILE`) tells
+a driver too old to know compute_cap (it lists the card) from a broken one: neither gets the CPU build.
 """
 from __future__ import annotations
 
@@ -24,6 +26,9 @@ PINNED_TORCH = "2.14.1"
 TORCH_INDEX_ROOT = "https://download.pytorch.org/whl/"
 DRIVER_DOWNLOAD_URL = "https://www.nvidia.com/Download/index.aspx"
 NVIDIA_SMI_QUERY = ["nvidia-smi", "--query-gpu=name,compute_cap,driver_version", "--format=csv,noheader"]
+# Drivers before ~R510 have no compute_cap field: nvidia-smi exits 2 ('Field "compute_cap" is not a valid field
+# to query.'). This query works on them too, so it tells an old driver from a broken one.
+NVIDIA_SMI_FALLBACK_QUERY = ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"]
 
 
 @dataclass(frozen=True)
@@ -126,7 +131,8 @@ def parse_nvidia_smi_csv(text: str) -> tuple[list[Gpu], list[str]]:
 
 @dataclass
 class Plan:
-    outcome: str                    # "cuda", "no_gpu", "card_too_old" (CPU build), "driver_too_old" (stop)
+    outcome: str                    # "cuda", "no_gpu", "card_too_old" (CPU build); "driver_too_old",
+                                    # "driver_broken" (the .bat stops)
     variant: CudaVariant | None
     gpu: Gpu | None
     reason: list[str] = field(default_factory=list)
@@ -144,7 +150,39 @@ CPU_MEANING = ("The CPU build of PyTorch will be installed: every step works, bu
                "very slow (days instead of hours).")
 
 
-def plan_for(gpus: list[Gpu], unreadable: list[str], smi_problem: str = "") -> Plan:
+def parse_fallback_csv(text: str) -> list[tuple[str, str]]:
+    """(name, driver) rows of the fallback query; lines that are not such a row are left out."""
+    rows = []
+    for line in text.splitlines():
+        name, sep, driver = line.strip().rpartition(",")
+        if sep and name.strip() and parse_version_pair(driver):
+            rows.append((name.strip(), driver.strip()))
+    return rows
+
+
+def plan_when_nvidia_smi_failed(smi_problem: str, fallback: list[tuple[str, str]]) -> Plan:
+    """nvidia-smi exists but its query failed: an old driver or a broken one, never "no GPU" (the CPU build)."""
+    need = min(v.min_driver for v in VARIANTS)
+    cards = ", ".join(f"{name} (driver {driver})" for name, driver in fallback)
+    if fallback and all(parse_version_pair(driver) < need for _, driver in fallback):
+        return Plan("driver_too_old", None, None, [
+            f"NVIDIA GPU found: {cards}. The driver is too old: nvidia-smi cannot report the card's compute "
+            f"capability ({smi_problem}), as with drivers before about version 510. Every PyTorch "
+            f"{PINNED_TORCH} build for NVIDIA cards needs driver {need[0]} or newer. Update the driver from "
+            f"{DRIVER_DOWNLOAD_URL}, restart Windows, then run prepare_venv.bat again."])
+    found = f"nvidia-smi lists {cards}, but " if fallback else ""
+    return Plan("driver_broken", None, None, [
+        f"The NVIDIA driver does not work: {found}{smi_problem}. The CPU build of PyTorch is not installed "
+        "instead: this PC has an NVIDIA driver, and training on the processor would take days.",
+        f"Reinstall the NVIDIA driver from {DRIVER_DOWNLOAD_URL} (in its installer choose \"Custom\", then "
+        "\"Perform a clean installation\"), restart Windows, then run prepare_venv.bat again."])
+
+
+def plan_for(gpus: list[Gpu], unreadable: list[str], smi_problem: str = "", smi_failed: bool = False,
+             fallback: list[tuple[str, str]] = ()) -> Plan:
+    """smi_failed: nvidia-smi is there but its query exited non-zero; fallback: what the fallback query listed."""
+    if smi_failed:
+        return plan_when_nvidia_smi_failed(smi_problem, list(fallback))
     if not gpus:
         if smi_problem:
             why = f"No NVIDIA GPU found: {smi_problem}."
@@ -197,29 +235,53 @@ def plan_for(gpus: list[Gpu], unreadable: list[str], smi_problem: str = "") -> P
     return Plan("cuda", chosen, gpu, reason)
 
 
-def run_nvidia_smi() -> tuple[str, str]:
-    """(its output, a problem in words or "")."""
+@dataclass
+class SmiAnswer:
+    text: str = ""
+    problem: str = ""               # in words; "" when the query answered
+    failed: bool = False            # nvidia-smi ran and its query exited non-zero
+    fallback: list[tuple[str, str]] = field(default_factory=list)
+
+
+def run_query(query: list[str]) -> tuple[str, int | None, str]:
+    """(output, exit code or None when it did not run, why it did not run)."""
     try:
-        done = subprocess.run(NVIDIA_SMI_QUERY, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(query, capture_output=True, text=True, timeout=60)
     except FileNotFoundError:
-        return "", "nvidia-smi is not installed (it comes with the NVIDIA driver)"
+        return "", None, NOT_INSTALLED
     except (OSError, subprocess.TimeoutExpired) as e:
-        return "", f"nvidia-smi could not be run ({e})"
-    if done.returncode != 0:
-        said = (done.stdout + done.stderr).strip().splitlines()
-        return "", f"nvidia-smi failed (exit code {done.returncode}{': ' + said[0] if said else ''})"
-    return done.stdout, ""
+        return "", None, f"nvidia-smi could not be run ({e})"
+    return done.stdout + done.stderr, done.returncode, ""
+
+
+def run_nvidia_smi() -> tuple[str, str]:
+    """(its output, a problem in words or ""): the first query only, as doctor reads it."""
+    answer = ask_nvidia_smi()
+    return answer.text, answer.problem
+
+
+def ask_nvidia_smi() -> SmiAnswer:
+    """Both queries, as prepare_venv.bat runs them: the fallback only when the first failed."""
+    text, code, why = run_query(NVIDIA_SMI_QUERY)
+    if code is None:
+        return SmiAnswer(problem=why)
+    if code == 0:
+        return SmiAnswer(text=text)
+    fallback_text, fallback_code, _ = run_query(NVIDIA_SMI_FALLBACK_QUERY)
+    return SmiAnswer(problem=problem_of_failed_run(code, text), failed=True,
+                     fallback=parse_fallback_csv(fallback_text) if fallback_code == 0 else [])
 
 
 # How cmd says a program does not exist: Windows' exit code and wording, then Wine's.
 COMMAND_NOT_FOUND_EXIT = 9009
+NOT_INSTALLED = "nvidia-smi is not installed (it comes with the NVIDIA driver)"
 COMMAND_NOT_FOUND_WORDS = ("is not recognized as an internal or external command", "Can't recognize")
 
 
 def problem_of_failed_run(exit_code: int, output: str) -> str:
     """In words: why nvidia-smi, run by the .bat with its output in a file, gave no answer."""
     if exit_code == COMMAND_NOT_FOUND_EXIT or any(w in output for w in COMMAND_NOT_FOUND_WORDS):
-        return "nvidia-smi is not installed (it comes with the NVIDIA driver)"
+        return NOT_INSTALLED
     said = output.strip().splitlines()
     return f"nvidia-smi failed (exit code {exit_code}{': ' + said[0].strip() if said else ''})"
 
@@ -229,6 +291,22 @@ def read_csv_file(path: Path) -> tuple[str, str]:
         return path.read_text(encoding="utf-8", errors="replace"), ""
     except OSError as e:
         return "", f"the nvidia-smi answer {path} could not be read ({e.strerror or e})"
+
+
+def answer_from_files(args) -> SmiAnswer:
+    """What the .bat's nvidia-smi runs left in files, read as run_nvidia_smi would have seen it."""
+    text, problem = read_csv_file(args.nvidia_smi_csv)
+    if problem:
+        return SmiAnswer(problem=problem)
+    if not args.nvidia_smi_exit_code:
+        return SmiAnswer(text=text)
+    problem = problem_of_failed_run(args.nvidia_smi_exit_code, text)
+    if problem == NOT_INSTALLED:
+        return SmiAnswer(problem=problem)
+    fallback = []
+    if args.fallback_csv and not args.fallback_exit_code:
+        fallback = parse_fallback_csv(read_csv_file(args.fallback_csv)[0])
+    return SmiAnswer(problem=problem, failed=True, fallback=fallback)
 
 
 def plan_lines(plan: Plan) -> dict[str, str]:
@@ -257,12 +335,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="read nvidia-smi's CSV answer from FILE instead of running nvidia-smi")
     parser.add_argument("--nvidia-smi-exit-code", type=int, default=0, metavar="N",
                         help="the exit code of the nvidia-smi run that wrote --nvidia-smi-csv")
+    parser.add_argument("--fallback-csv", type=Path, metavar="FILE",
+                        help="nvidia-smi's answer to --query-gpu=name,driver_version, asked when the first failed")
+    parser.add_argument("--fallback-exit-code", type=int, default=0, metavar="N")
     parser.add_argument("--plan-file", type=Path, metavar="FILE", help="also write key=value lines for the .bat")
     args = parser.parse_args(argv)
-    text, problem = read_csv_file(args.nvidia_smi_csv) if args.nvidia_smi_csv else run_nvidia_smi()
-    if args.nvidia_smi_csv and args.nvidia_smi_exit_code and not problem:
-        text, problem = "", problem_of_failed_run(args.nvidia_smi_exit_code, text)
-    plan = plan_for(*parse_nvidia_smi_csv(text), smi_problem=problem)
+    answer = answer_from_files(args) if args.nvidia_smi_csv else ask_nvidia_smi()
+    plan = plan_for(*parse_nvidia_smi_csv(answer.text), smi_problem=answer.problem, smi_failed=answer.failed,
+                    fallback=answer.fallback)
     print(f"torch_index={plan.torch_index}")
     for line in plan.reason:
         print(line)

@@ -4,6 +4,10 @@ Standard library only (run as `python -S -m gemma_kit.venv_check .venv` by the b
 packages are irrelevant). Prints one word on stdout for the .bat, `ok` or `rebuild`, and the reason in plain
 words on stderr, which the .bat's window shows.
 
+`python -S -m gemma_kit.venv_check --interpreter` prints `ok` when the Python running it can install PyTorch
+(64-bit, and on Windows x64 / AMD64), else its kind (`32-bit`, `ARM64`): PyTorch publishes no CUDA wheels for
+those, and pip would only say "no matching distribution" on every run.
+
 A venv is only a folder pointing at the Python it was made from (pyvenv.cfg `home` / `executable`) and at the
 folder it was made in (`command`, Python 3.11+). Reusing one whose base Python was uninstalled, that was copied
 from another PC or folder, or that an unsupported Python made, fails later with messages nobody can act on.
@@ -11,7 +15,9 @@ from another PC or folder, or that an unsupported Python made, fails later with 
 from __future__ import annotations
 
 import os
+import struct
 import sys
+import sysconfig
 from pathlib import Path
 
 SUPPORTED_PYTHONS = ((3, 11), (3, 12), (3, 13))
@@ -20,6 +26,36 @@ SUPPORTED_PYTHONS = ((3, 11), (3, 12), (3, 13))
 def supported_range_text() -> str:
     first, last = SUPPORTED_PYTHONS[0], SUPPORTED_PYTHONS[-1]
     return f"{first[0]}.{first[1]}-{last[0]}.{last[1]}"
+
+
+# The Machine field of a Windows executable's PE header (Microsoft's PE format, "Machine Types").
+PE_MACHINES = {0x8664: "ok", 0x014C: "32-bit", 0xAA64: "ARM64", 0x01C4: "ARM"}
+
+
+def interpreter_kind(platform_tag: str, pointer_bits: int) -> str:
+    """"ok", or the kind of Python PyTorch has no wheel for, from sysconfig.get_platform() and the pointer size."""
+    if pointer_bits != 64 or platform_tag == "win32":
+        return "32-bit"
+    if platform_tag.startswith("win-") and platform_tag != "win-amd64":
+        return platform_tag[4:].upper()
+    return "ok"
+
+
+def executable_kind(path: Path) -> str:
+    """interpreter_kind of a python.exe read from its PE header, without running it ("ok" when not a PE file)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+            if len(head) < 64 or head[:2] != b"MZ":
+                return "ok"
+            f.seek(struct.unpack_from("<I", head, 0x3C)[0])
+            pe = f.read(6)
+    except OSError:
+        return "ok"
+    if len(pe) < 6 or pe[:4] != b"PE\0\0":
+        return "ok"
+    machine = struct.unpack_from("<H", pe, 4)[0]
+    return PE_MACHINES.get(machine, f"machine-0x{machine:04x}")
 
 
 def read_pyvenv_cfg(text: str) -> dict[str, str]:
@@ -78,6 +114,10 @@ def venv_problem(venv: Path) -> str:
     if not base and (not home or not Path(home).is_dir()):
         return (f"the Python it was made from (in {home or 'an unrecorded folder'}) no longer exists: it was "
                 "uninstalled or updated, or the folder comes from another computer")
+    kind = executable_kind(Path(base)) if base else "ok"
+    if kind != "ok":
+        return (f"it was made with a {kind} Python ({base}), and PyTorch needs the 64-bit Python for x64 "
+                "(AMD64) Windows")
     made_in = folder_in_venv_command(cfg.get("command", ""))
     if made_in and not same_folder(made_in, venv):
         return (f"it was made in another folder ({made_in}): the kit was moved or copied, and an environment "
@@ -89,6 +129,9 @@ def venv_problem(venv: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--interpreter"]:
+        print(interpreter_kind(sysconfig.get_platform(), 8 * struct.calcsize("P")), flush=True)
+        return 0
     venv = Path(args[0] if args else ".venv")
     problem = venv_problem(venv)
     if problem:
