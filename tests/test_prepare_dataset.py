@@ -19,7 +19,8 @@ from gemma_kit.readers.common import Conversation, InvalidJson, SkipCounter, Tur
 from gemma_kit.readers.detect import FileShape, detect_shape
 from gemma_kit.readers.normalise import normalise_conversations
 from gemma_kit.readers.telegram import DIALOG_GAP_SECONDS, OwnerRule, dialogs_of_chat
-from gemma_kit.steps.prepare_dataset import check_json_parser, conversations_of_file
+from gemma_kit.readers.dispatch import conversations_of_file
+from gemma_kit.steps.prepare_dataset import check_json_parser
 
 FIXTURES = Path(__file__).parent / "fixtures" / "datasets"
 DEMO_SAMPLE = Path(__file__).parents[1] / "scripts" / "gemma_kit" / "demo_data" / "sample_telegram.json"
