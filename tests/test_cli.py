@@ -4,7 +4,8 @@ import sys
 
 import pytest
 
-from gemma_kit.cli import STEPS, main
+from gemma_kit.cli import main
+from gemma_kit.pipeline import STEPS
 
 
 @pytest.mark.parametrize("step", [s.name for s in STEPS])

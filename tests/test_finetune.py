@@ -16,6 +16,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import AutoTokenizer, TrainerCallback, get_cosine_schedule_with_warmup
 
+from gemma_kit import pipeline
 from gemma_kit.cli import build_parser, main
 from gemma_kit.core.checkpoint import checkpoint_fingerprint, read_config
 from gemma_kit.core.console import UserError
@@ -78,7 +79,7 @@ def run_with_callbacks(argv: list[str], callbacks: list) -> int:
     """What cli.main does for the step, plus TrainerCallbacks that act inside training."""
     args = build_parser().parse_args(argv)
     settings = load_settings(Path(args.root), None, {}, getattr(args, "set_pairs", None))
-    return finetune.run(settings, args, extra_callbacks=callbacks)
+    return pipeline.run_step("finetune", settings, args, extra_callbacks=callbacks)
 
 
 def adapter_tensors(folder: Path) -> dict[str, torch.Tensor]:

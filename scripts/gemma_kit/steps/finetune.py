@@ -23,8 +23,9 @@ from pathlib import Path
 
 from gemma_kit.core.checkpoint import (ADAPTER_WEIGHTS_FILE, CHECKPOINT_PREFIX, check_is_gemma3n,
                                        checkpoint_fingerprint, index_tensors, latest_checkpoint, read_config)
-from gemma_kit.core.console import UserError, ask_choice, next_step, say, warn
+from gemma_kit.core.console import UserError, next_step, say, warn
 from gemma_kit.core.settings import replace_checked
+from gemma_kit.core.step_results import TrainingFinished
 from gemma_kit.training import collate, resume, schedule as run_schedule, summary as run_summary  # light: no torch
 from gemma_kit.training.trainer import RunParts, build_trainer
 
@@ -100,7 +101,7 @@ def run(settings, args, extra_callbacks=()) -> int:
     # The report, merge and convert load models of their own: the trained one must not hold the GPU meanwhile.
     del parts, model
     release_memory()
-    return follow_up(settings)
+    return TrainingFinished(settings.adapter_dir)  # the pipeline runs report / merge / convert next
 
 
 # ---- settings ---------------------------------------------------------------------------------------------
@@ -305,7 +306,8 @@ def train(settings, parts: RunParts, plan) -> None:
 # ---- report -----------------------------------------------------------------------------------------------
 def report(settings, parts: RunParts, model, tokenizer, base_dir: Path, train_data, eval_data, machine,
            precision) -> int | None:
-    """Summary and adapter; an exit code if the run stopped early, None when it finished (follow_up comes next)."""
+    """Summary and adapter; an exit code if the run stopped early, None when it finished (the pipeline's
+    after-training chain comes next)."""
     from gemma_kit.training.callbacks import eval_losses
 
     state = parts.trainer.state
@@ -344,37 +346,6 @@ def release_memory() -> None:
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
-
-
-ANSWER_TIMEOUT_SECONDS = 120  # training often ends overnight: nobody should have to be there to answer
-
-
-def follow_up(settings) -> int:
-    """One click from data to GGUF (as the original kit did): merge and convert right after training, unless
-    the settings say to stop. The separate .bat files stay for re-running one step."""
-    from gemma_kit.cli import run_step
-
-    if settings.report_examples > 0:
-        say("\n===== report: before / after =====")
-        try:
-            run_step("report", settings)
-        except UserError as e:  # the adapter is saved; a failed report must not block merging
-            warn(f"the before/after report failed: {e.message} (make_report.bat retries it)")
-    if settings.after_training == "stop":
-        next_step("merge_lora.bat", "gemma-kit merge-lora")
-        return 0
-    if settings.after_training == "ask":
-        answer = ask_choice("Training finished. Merge the adapter and convert to GGUF now?", ["yes", "no"], "yes",
-                            timeout=ANSWER_TIMEOUT_SECONDS)
-        if answer != "yes":
-            next_step("merge_lora.bat", "gemma-kit merge-lora")
-            return 0
-    say("\n===== merge-lora =====")
-    code = run_step("merge-lora", settings)
-    if code != 0:
-        return code
-    say("\n===== convert-gguf =====")
-    return run_step("convert-gguf", settings)
 
 
 def mark_finished(settings, step: int) -> None:
