@@ -18,10 +18,6 @@ from .core.paths import find_project_root
 from .core.settings import load_settings
 from .pipeline import STEPS, STEPS_BY_NAME, load_step, run_step
 
-# The common options that take a value: what follows them is never the step's name.
-OPTIONS_WITH_A_VALUE = {"--root", "--settings", "--set", "--preset", "--input", "--output"}
-
-
 def _common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     # SUPPRESS so that an option given before the sub-command is not reset by the sub-parser's default.
@@ -40,9 +36,12 @@ def _common_options() -> argparse.ArgumentParser:
 
 def named_step(argv: list[str]) -> str | None:
     """The step the command line asks for, found before argparse runs so that only it is imported."""
+    # What follows a common option that takes a value (--root, --set...) is never the step's name.
+    taking_a_value = {flag for action in _common_options()._actions if action.nargs != 0
+                      for flag in action.option_strings}
     words = iter(argv)
     for word in words:
-        if word in OPTIONS_WITH_A_VALUE:
+        if word in taking_a_value:
             next(words, None)
         elif not word.startswith("-"):
             return word if word in STEPS_BY_NAME else None

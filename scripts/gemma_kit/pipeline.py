@@ -123,10 +123,8 @@ def run_demo(prepared: DemoPrepared) -> int:
         if code != 0:
             raise UserError(f"The demo stopped at the '{name}' step (exit code {code}); its message is above.",
                             "Fix what it says, or run `gemma-kit doctor` to check this computer.")
-    gguf = prepared.folder / "finetuned_gemma.gguf"
-    say(f"\nDemo finished in {time.monotonic() - prepared.started:.0f} s. The GGUF is at {gguf}")
-    say(f"The before/after report is at {prepared.folder / 'report.html'}; the GGUF self-check verdict is "
-        "printed above.")
+    say(f"\nDemo finished in {time.monotonic() - prepared.started:.0f} s. The GGUF is at {prepared.gguf}")
+    say(f"The before/after report is at {prepared.report}; the GGUF self-check verdict is printed above.")
     say("Next: put your own chat exports into dataset/ and run prepare_dataset.bat")
     return 0
 

@@ -29,5 +29,6 @@ class DemoPrepared:
     """The demo built its tiny model and sample chat; the steps run next with these settings."""
 
     settings: Settings
-    folder: Path
+    gguf: Path      # where its steps put their results, for the last lines
+    report: Path
     started: float  # time.monotonic() when the demo began, for the "finished in" line

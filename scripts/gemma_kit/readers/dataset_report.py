@@ -12,11 +12,10 @@ from typing import Any, BinaryIO
 
 from ..core.console import say, warn
 from ..core.paths import atomic_file, show_path
-from ..core.settings import Settings
+from ..core.settings import DATASET_REPORT_FILE_NAME, Settings
 from .common import SkipCounter
 from .dispatch import Reading
 
-REPORT_FILE_NAME = "dataset_report.json"
 MIN_EXAMPLES_FOR_STYLE = 200  # fewer examples than this rarely move a model's style (only a smoke test)
 
 
@@ -73,7 +72,7 @@ def build_report(settings: Settings, reading: Reading, written: Written, mode: s
                    "examples_longer_than_max_seq_length": too_long},
         "warnings": report_warnings(train.examples, too_long, settings.max_seq_length),
         "outputs": {"train": show_path(train.path, settings.root), "eval": show_path(evaluation.path, settings.root),
-                    "report": show_path(out_dir / REPORT_FILE_NAME, settings.root)},
+                    "report": show_path(out_dir / DATASET_REPORT_FILE_NAME, settings.root)},
         "settings": {k: getattr(settings, k) for k in ("data_mode", "telegram_owner", "include_group_chats",
                                                       "min_dialog_messages", "max_message_length",
                                                       "max_dialog_length", "window_size", "eval_fraction", "seed")},

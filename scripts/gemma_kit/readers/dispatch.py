@@ -15,8 +15,9 @@ from typing import Any
 from ..core.console import byte_bar, say, warn
 from ..core.paths import show_path
 from ..core.settings import Settings
-from .common import SKIP_ODD_ITEM, WARNING_PREFIX, Conversation, FileProblem, InvalidJson, SkipCounter, \
-    UnrecognisedFile, describe_unexpected, tracebacks_shown
+from .common import (SKIP_ODD_ITEM, WARNING_PREFIX, FileProblem, InvalidJson, SkipCounter, UnrecognisedFile,
+                     describe_unexpected, tracebacks_shown)
+from .conversation import Conversation
 from .detect import EXPECTED_SHAPES, FORMAT_LABELS, FileShape, detect_shape
 from .json_stream import stream_items, stream_jsonl
 from .records import conversation_from_record

@@ -76,7 +76,8 @@ def run(settings: Settings, args) -> int:
 def stale_merge_warning(merged_dir: Path) -> str | None:
     """A merged model made from an adapter that has changed since (trained again, but not merged again) would
     give a GGUF without the new training: say so. Nothing to say for folders merge-lora did not write."""
-    from ..core.checkpoint import ADAPTER_WEIGHTS_FILE, MERGE_RECORD, file_fingerprint
+    from ..core.adapter_folders import ADAPTER_WEIGHTS_FILE, MERGE_RECORD
+    from ..core.model_files import file_fingerprint
 
     try:
         record = json.loads((merged_dir / MERGE_RECORD).read_text(encoding="utf-8"))

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..core.console import UserError, say
-from ..core.settings import Settings, replace_checked
+from ..core.settings import REPORT_FILE_NAME, Settings, replace_checked
 from ..core.step_results import DemoPrepared
 
 EPILOG = "Example: gemma-kit demo\nThen: put your own chat exports into dataset/ and run the steps in order."
@@ -70,4 +70,6 @@ def run(settings: Settings, args) -> DemoPrepared:
     started = time.monotonic()
     folder = demo_folder(settings, args)
     model_dir = prepare_inputs(folder, getattr(args, "keep", False))
-    return DemoPrepared(demo_settings(settings, folder, model_dir), folder, started)
+    prepared = demo_settings(settings, folder, model_dir)
+    return DemoPrepared(prepared, prepared.gguf_file, prepared.path(prepared.output_dir) / REPORT_FILE_NAME,
+                        started)

@@ -21,9 +21,9 @@ import warnings
 from datetime import datetime
 from pathlib import Path
 
-from gemma_kit.core.checkpoint import (ADAPTER_WEIGHTS_FILE, CHECKPOINT_PREFIX, check_is_gemma3n,
-                                       checkpoint_fingerprint, index_tensors, latest_checkpoint, read_config)
+from gemma_kit.core.adapter_folders import ADAPTER_WEIGHTS_FILE, CHECKPOINT_PREFIX, latest_checkpoint
 from gemma_kit.core.console import UserError, next_step, say, warn
+from gemma_kit.core.model_files import check_is_gemma3n, checkpoint_fingerprint, index_tensors, read_config
 from gemma_kit.core.settings import replace_checked
 from gemma_kit.core.step_results import TrainingFinished
 from gemma_kit.training import collate, resume, schedule as run_schedule, summary as run_summary  # light: no torch
@@ -66,7 +66,7 @@ def run(settings, args, extra_callbacks=()) -> int:
     say("finetune: training a LoRA adapter (QLoRA) on Gemma 3n. Settings:")
     say(settings.describe())
     base_dir = check_inputs(settings)
-    start = None if plan_only else plan_run(settings, args, base_dir)
+    start = None if plan_only else decide_start(settings, args, base_dir)
     if start is not None and start.action == "finished":
         return report_already_finished(settings, start)
     with warnings.catch_warnings():
@@ -132,9 +132,9 @@ def check_inputs(settings) -> Path:
     return base_dir
 
 
-def plan_run(settings, args, base_dir: Path) -> resume.StartPlan:
+def decide_start(settings, args, base_dir: Path) -> resume.StartPlan:
     run_name = f"{datetime.now():%Y-%m-%d_%H-%M-%S}_{settings.preset}"
-    current = resume.describe_run(settings, settings.train_file, settings.eval_file,
+    current = resume.run_identity(settings, settings.train_file, settings.eval_file,
                                   checkpoint_fingerprint(base_dir), run_name)
     plan = resume.plan_start(resume.read_run_state(settings.checkpoints_dir), current,
                              latest_checkpoint(settings.checkpoints_dir),
@@ -175,14 +175,14 @@ def choose_machine():
 def check_memory(settings, base_dir: Path, machine, ignore: bool = False, refuse: bool = True):
     """Print the GPU memory estimate with this run's choices; refuse early if it clearly cannot fit (unless
     `refuse` is off: `--plan` only reports). Returns the RunMemory: the plan, and whether the per-layer table goes
-    on the GPU (core/memory_plan.py)."""
-    from gemma_kit.core.memory_plan import REFUSED, describe_run, plan_run
+    on the GPU (training/memory_plan.py)."""
     from gemma_kit.training.device import gpu_memory_of
+    from gemma_kit.training.memory_plan import REFUSED, describe_run_memory, plan_run_memory
     from gemma_kit.training.model_loading import load_text_config
 
     config = load_text_config(read_config(base_dir)).to_dict()   # with transformers' defaults for absent keys
-    run = plan_run(config, settings, gpu_memory_of(machine))
-    say(describe_run(run, settings, base_dir.name))
+    run = plan_run_memory(config, settings, gpu_memory_of(machine))
+    say(describe_run_memory(run, settings, base_dir.name))
     if run.verdict in REFUSED:
         problem = memory_problem(run, settings)
         if not refuse:
@@ -195,7 +195,7 @@ def check_memory(settings, base_dir: Path, machine, ignore: bool = False, refuse
 
 
 def memory_problem(run, settings) -> UserError:
-    from gemma_kit.core.memory_plan import CLOSE_GPU_PROGRAMS, GIB, lighter_setups
+    from gemma_kit.training.memory_plan import CLOSE_GPU_PROGRAMS, GIB, lighter_setups
 
     need, free, total, name = run.plan.to_allocate / GIB, run.gpu.free / GIB, run.gpu.total / GIB, run.gpu.name
     anyway = " To try anyway: finetune_gemma.bat --ignore-memory-check."
@@ -277,7 +277,7 @@ def build_model(settings, base_dir: Path, machine, precision, table_on_gpu: bool
 
 
 def record_run(settings, plan, base_dir: Path) -> None:
-    current = resume.describe_run(settings, settings.train_file, settings.eval_file, checkpoint_fingerprint(base_dir),
+    current = resume.run_identity(settings, settings.train_file, settings.eval_file, checkpoint_fingerprint(base_dir),
                                   plan.run_name)
     resume.write_run_state(settings.checkpoints_dir, current)
     settings.save_json(settings.checkpoints_dir / run_summary.SETTINGS_FILE)
@@ -285,8 +285,8 @@ def record_run(settings, plan, base_dir: Path) -> None:
 
 # ---- train ------------------------------------------------------------------------------------------------
 def train(settings, parts: RunParts, plan) -> None:
-    from gemma_kit.core.memory_plan import lighter_setups
     from gemma_kit.training.device import OutOfMemory, memory_errors_in_plain_words
+    from gemma_kit.training.memory_plan import lighter_setups
 
     say(f"TensorBoard: {parts.run_dir} (check_tensorboard_runs.bat shows it). Ctrl+C saves a checkpoint and stops.")
     try:
@@ -308,7 +308,7 @@ def report(settings, parts: RunParts, model, tokenizer, base_dir: Path, train_da
            precision) -> int | None:
     """Summary and adapter; an exit code if the run stopped early, None when it finished (the pipeline's
     after-training chain comes next)."""
-    from gemma_kit.training.callbacks import eval_losses
+    from gemma_kit.training.callbacks import eval_losses_by_step
 
     state = parts.trainer.state
     if parts.guard.stopped:
@@ -320,7 +320,8 @@ def report(settings, parts: RunParts, model, tokenizer, base_dir: Path, train_da
             f"{latest_checkpoint(settings.checkpoints_dir)}.")
         say("Run finetune_gemma.bat again to continue from there.")
         return EXIT_INTERRUPTED
-    chosen = run_summary.choose_adapter(settings.checkpoints_dir, eval_losses(state.log_history), state.global_step)
+    chosen = run_summary.choose_adapter(settings.checkpoints_dir, eval_losses_by_step(state.log_history),
+                                        state.global_step)
     run_summary.save_adapter(chosen, model, tokenizer, settings, base_dir)
     mark_finished(settings, state.global_step)
     summary = write_summary(settings, parts, train_data, eval_data, machine, precision, "finished", chosen)

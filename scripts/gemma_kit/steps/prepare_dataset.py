@@ -23,10 +23,10 @@ import ijson
 
 from ..core.console import UserError, ask_choice, next_step, say, warn
 from ..core.paths import atomic_file, check_writable_folder, show_path
-from ..core.settings import EVAL_FILE_NAME, TRAIN_FILE_NAME, Settings
-from ..readers.common import Conversation, SkipCounter, Turn
-from ..readers.dataset_report import REPORT_FILE_NAME, Side, Written, build_report, check_accounting, \
-    print_summary, write_report
+from ..core.settings import DATASET_REPORT_FILE_NAME, EVAL_FILE_NAME, TRAIN_FILE_NAME, Settings
+from ..readers.common import SkipCounter
+from ..readers.conversation import Conversation, Turn
+from ..readers.dataset_report import Side, Written, build_report, check_accounting, print_summary, write_report
 from ..readers.detect import EXPECTED_SHAPES
 from ..readers.dispatch import Reading, read_exports
 from ..readers.normalise import drop_duplicate_dialogs, hold_out_end_of_single_dialog, normalise_conversations, \
@@ -43,7 +43,7 @@ Next step: finetune_gemma.bat  (or: gemma-kit finetune)
 
 MODES = ["instruct", "conversational"]
 EXPORT_SUFFIXES = (".json", ".jsonl")
-OUTPUT_FILE_NAMES = {TRAIN_FILE_NAME, EVAL_FILE_NAME, REPORT_FILE_NAME}
+OUTPUT_FILE_NAMES = {TRAIN_FILE_NAME, EVAL_FILE_NAME, DATASET_REPORT_FILE_NAME}
 CHARS_PER_TOKEN_GUESS = 3.5  # the rule of thumb of issue 3, used only when tokenizer.model is not there yet
 TOKENIZER_SAMPLE_CHARS = 2_000_000  # enough for a stable chars/token ratio; the whole text would cost seconds
 TEMPLATE_TOKENS_PER_TURN = 5  # "<start_of_turn>user\n" ... "<end_of_turn>\n" in Gemma's chat template
@@ -85,7 +85,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         written = write_splits(conversations, eval_groups, window, out_dir, reading.counter, tokens_per_char)
     check_accounting(reading.counter, written.messages_kept)
     report = build_report(settings, reading, written, mode, window, token_method, dataset, out_dir)
-    write_report(report, out_dir / REPORT_FILE_NAME)
+    write_report(report, out_dir / DATASET_REPORT_FILE_NAME)
     print_summary(report, written)
     next_step("finetune_gemma.bat", "gemma-kit finetune")
     return 0
@@ -151,7 +151,7 @@ def empty_folder_hint(other_files: list[Path], shown: str) -> str:
 
 def check_json_parser(total_bytes: int) -> None:
     """Without its C extension ijson falls back to pure Python: 27.7 s instead of 2.15 s for a 209 MB export
-    (shared/FACTS.md). The result is the same, so warn and carry on."""
+    (docs/gemma3n_facts.md "Costs"). The result is the same, so warn and carry on."""
     if ijson.backend != "yajl2_c" and total_bytes > SLOW_PARSER_WARN_BYTES:
         warn(f"The JSON reader runs without its C extension (ijson backend '{ijson.backend}'), so large exports "
              f"read about 10x slower. To fix it: pip install --force-reinstall ijson")

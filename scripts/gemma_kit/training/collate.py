@@ -29,7 +29,7 @@ EVAL_MARK = "for_eval"   # set on evaluation examples so that the padding count 
 
 
 @dataclass(frozen=True)
-class Conversation:
+class TrainingDialog:
     line: int                 # line number in the JSONL file (1-based), for messages to the user
     messages: tuple           # ({"role": ..., "content": ...}, ...), ending with an assistant turn
 
@@ -63,7 +63,7 @@ def problem_with_record(record) -> str | None:
     return None
 
 
-def read_conversations(path: Path) -> list[Conversation]:
+def read_conversations(path: Path) -> list[TrainingDialog]:
     if not path.is_file():
         raise UserError(f"{path} does not exist.",
                         "Run prepare_dataset.bat first: it turns your chat exports into this file.")
@@ -83,7 +83,7 @@ def read_conversations(path: Path) -> list[Conversation]:
                                 'Each line must be {"messages": [{"role": "user", "content": "..."}, '
                                 '{"role": "assistant", "content": "..."}]}. Run prepare_dataset.bat again, or fix '
                                 "or delete that line.")
-            conversations.append(Conversation(line_no, tuple(record["messages"])))
+            conversations.append(TrainingDialog(line_no, tuple(record["messages"])))
     if not conversations:
         raise UserError(f"{path} has no examples.",
                         "Put chat exports into dataset/ and run prepare_dataset.bat again.")
@@ -134,7 +134,7 @@ def fit_to_length(tokenizer, messages, max_tokens: int) -> tuple[dict | None, in
         dropped += 1
 
 
-def prepare_examples(tokenizer, conversations: list[Conversation], max_tokens: int, path: Path,
+def prepare_examples(tokenizer, conversations: list[TrainingDialog], max_tokens: int, path: Path,
                      for_eval: bool = False) -> PreparedData:
     import jinja2
 
@@ -159,7 +159,7 @@ def prepare_examples(tokenizer, conversations: list[Conversation], max_tokens: i
     return data
 
 
-def sample_prompt_ids(tokenizer, conversations: list[Conversation], count: int, max_tokens: int) -> list[list[int]]:
+def sample_prompt_ids(tokenizer, conversations: list[TrainingDialog], count: int, max_tokens: int) -> list[list[int]]:
     """Token ids of the first `count` eval conversations up to their last reply, ready for the model to answer
     (fixed prompts, so replies can be compared from one evaluation to the next). A long one loses its oldest
     exchanges, whole: the prompt keeps "<bos>", the system turn and every turn marker, as LM Studio would send it.
