@@ -136,7 +136,7 @@ def alternating_child(model_dir: Path, steps: int, batch: int) -> dict:
     import torch
     from transformers import set_seed
 
-    from gemma_kit.core.checkpoint import read_config
+    from gemma_kit.core.model_files import read_config
     from gemma_kit.training import device, model_loading
     from gemma_kit.training.chunked_loss import compute_chunked_loss
 
@@ -238,10 +238,10 @@ def bench_speed(work: Path, rounds: int, steps: int, batch: int) -> None:
 
 
 def print_memory_table() -> None:
-    from gemma_kit.core.memory_plan import GIB, plan_memory, reference_text_config
     from gemma_kit.core.settings import PRESETS
+    from gemma_kit.training.memory_plan import GIB, plan_memory, reference_text_config
 
-    print("\n3. The memory model (core/memory_plan.py), bf16 GPU, batch 1: GB without -> with the patches")
+    print("\n3. The memory model (training/memory_plan.py), bf16 GPU, batch 1: GB without -> with the patches")
     print(f"   {'':14}" + "".join(f"{preset:>18}" for preset in PRESETS))
     for model in ("E2B", "E4B"):
         config = reference_text_config(model)

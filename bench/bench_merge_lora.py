@@ -1,5 +1,5 @@
 """Benchmark: `gemma-kit merge-lora` (streams tensors, numpy only) vs peft `merge_and_unload()` +
-`save_pretrained()` (the obvious path, which also loses tensors: shared/FACTS.md), on a ~700 MB bf16 model.
+`save_pretrained()` (the obvious path, which also loses tensors: docs/gemma3n_facts.md), on a ~700 MB bf16 model.
 
 Each path runs in its own subprocess; peak RSS is that child's ru_maxrss (os.wait4), wall time is measured
 around it. The page cache is warmed first (every input file read once), then the two run side by side.
@@ -72,7 +72,7 @@ def make_adapter(base: Path, adapter: Path) -> None:
     from peft import LoraConfig, get_peft_model
     from transformers import Gemma3nForCausalLM
 
-    from gemma_kit.core.checkpoint import write_base_model_record
+    from gemma_kit.core.adapter_folders import write_base_model_record
 
     print("making the bench adapter (once) ...", flush=True)
     model = Gemma3nForCausalLM.from_pretrained(str(base), dtype=torch.float32)
@@ -109,7 +109,7 @@ def measure(command: list[str], log: Path) -> tuple[float, float]:
 
 
 def count_tensors(folder: Path) -> int:
-    from gemma_kit.core.checkpoint import index_tensors
+    from gemma_kit.core.model_files import index_tensors
 
     return len(index_tensors(folder))
 

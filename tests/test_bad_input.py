@@ -19,7 +19,7 @@ import pytest
 from gemma_kit.cli import main
 from gemma_kit.readers.common import SKIP_ODD_ITEM
 from gemma_kit.readers.json_stream import MAX_JSON_DEPTH, NestingGuard, TooDeep
-from gemma_kit.steps import prepare_dataset
+from gemma_kit.readers import dispatch
 
 SCRIPTS = Path(__file__).parents[1] / "scripts"
 ODD_ITEM = SKIP_ODD_ITEM
@@ -168,7 +168,7 @@ def test_a_reader_error_nobody_foresaw_skips_that_file_only_and_debug_shows_it(t
 
     write_json(tmp_path / "dataset" / "chat.json", openai_records(3))
     write_json(tmp_path / "dataset" / "result.json", telegram_chat([tg(1, "hi", "1"), tg(2, "yo", "2")]))
-    monkeypatch.setattr(prepare_dataset, "read_telegram", broken_reader)
+    monkeypatch.setattr(dispatch, "read_telegram", broken_reader)
     code, out, err = run(tmp_path, capsys)
     assert code == 0
     assert ("Warning: dataset/result.json: has a shape this step did not expect (ZeroDivisionError: division by "

@@ -207,8 +207,8 @@ DAMAGED_SAFETENSORS = {
 
 @pytest.mark.parametrize("case", list(DAMAGED_SAFETENSORS))
 def test_a_damaged_safetensors_header_is_a_plain_error_naming_the_file(tmp_path, case):
-    from gemma_kit.core.checkpoint import parse_safetensors_header
     from gemma_kit.core.console import UserError
+    from gemma_kit.core.model_files import parse_safetensors_header
 
     content, words = DAMAGED_SAFETENSORS[case]
     path = tmp_path / "model.safetensors"
@@ -219,7 +219,7 @@ def test_a_damaged_safetensors_header_is_a_plain_error_naming_the_file(tmp_path,
 
 
 def test_a_valid_header_passes_with_its_metadata(tmp_path):
-    from gemma_kit.core.checkpoint import parse_safetensors_header
+    from gemma_kit.core.model_files import parse_safetensors_header
 
     path = tmp_path / "model.safetensors"
     content = safetensors_bytes({"__metadata__": {"format": "pt"}, "w": GOOD_ENTRY}, bytes(8))
@@ -285,8 +285,8 @@ def test_a_damaged_config_json_is_a_plain_error(tmp_path, capsys, content):
 def test_a_shard_that_shrinks_after_planning_is_a_plain_error(tmp_path):
     from contextlib import ExitStack
 
-    from gemma_kit.core.checkpoint import TensorInfo
     from gemma_kit.core.console import UserError
+    from gemma_kit.core.model_files import TensorInfo
     from gemma_kit.gguf_gemma3n.tensor_stream import ShardReader
 
     shard = tmp_path / "model.safetensors"

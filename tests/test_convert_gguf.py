@@ -385,7 +385,7 @@ def test_a_merge_older_than_its_adapter_is_pointed_out(tiny_model_dir, tmp_path,
     from peft import LoraConfig, get_peft_model
     from transformers import Gemma3nForCausalLM
 
-    from gemma_kit.core.checkpoint import MERGE_RECORD
+    from gemma_kit.core.adapter_folders import MERGE_RECORD
     from gemma_kit.steps.convert_gguf import stale_merge_warning
 
     adapter = tmp_path / "output" / "lora_adapter"

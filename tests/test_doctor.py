@@ -1,8 +1,8 @@
 """doctor reports plainly on this (GPU-less) machine and prints the memory plan as text."""
 from gemma_kit.cli import main
-from gemma_kit.core.memory_plan import GIB, GpuMemory
 from gemma_kit.core.settings import load_settings
 from gemma_kit.steps.doctor import check_model, memory_plan_text
+from gemma_kit.training.memory_plan import GIB, GpuMemory
 
 
 def test_doctor_runs_and_names_what_is_missing(tmp_path, capsys):
@@ -64,26 +64,34 @@ def test_ram_is_reported_and_too_little_is_named():
 
 
 def test_library_hints_for_developers_show_only_with_debug(tmp_path):
-    """bitsandbytes logs 'Failed to load CPU gemm_4bit_forward from kernels-community' on CPUs with AVX512-BF16
-    (this machine): an optional kernel, nothing a user can act on."""
+    """bitsandbytes logs 'Failed to load CPU gemm_4bit_forward from kernels-community' on CPUs with AVX512-BF16:
+    an optional kernel, nothing a user can act on."""
+    import logging
     import subprocess
     import sys
+
+    from gemma_kit.cli import DEVELOPER_ONLY_LOGGERS, main
+
+    hints = [logging.getLogger(name) for name in DEVELOPER_ONLY_LOGGERS]
+    assert main(["--root", str(tmp_path), "install-lmstudio"]) == 1  # any step: no GGUF here, a quick error
+    assert [h.isEnabledFor(logging.WARNING) for h in hints] == [False] * len(hints)
+    assert main(["--root", str(tmp_path), "--debug", "install-lmstudio"]) == 1
+    assert [h.isEnabledFor(logging.WARNING) for h in hints] == [True] * len(hints)
 
     def stderr_of(*extra):
         return subprocess.run([sys.executable, "-m", "gemma_kit", "--root", str(tmp_path), "doctor", *extra],
                               capture_output=True, text=True, timeout=300).stderr
 
-    if "kernels-community" not in stderr_of("--debug"):
-        import pytest
-        pytest.skip("this CPU has no AVX512-BF16: bitsandbytes has nothing to say")
-    assert "kernels-community" not in stderr_of()
+    if "kernels-community" in stderr_of("--debug"):  # this CPU has AVX512-BF16: the real message, end to end
+        assert "kernels-community" not in stderr_of()
 
 
 def test_a_tight_fit_explains_a_slow_run(tmp_path):
-    from gemma_kit.core.memory_plan import plan_run, reference_text_config
+    from gemma_kit.training.memory_plan import plan_run_memory, reference_text_config
 
     settings = load_settings(tmp_path)
-    need = plan_run(reference_text_config("E4B"), settings, GpuMemory("x", 8 * GIB, 7 * GIB, bf16=True)).plan.to_allocate
+    gpu = GpuMemory("x", 8 * GIB, 7 * GIB, bf16=True)
+    need = plan_run_memory(reference_text_config("E4B"), settings, gpu).plan.to_allocate
     text = memory_plan_text(settings, GpuMemory("RTX 3050", 6 * GIB, need / 1.1, bf16=True))
     assert "tight (within the estimate's error): it will try." in text
     assert text.splitlines()[-1] == "     If the steps are very slow, the GPU is borrowing ordinary RAM: use one of these."

@@ -16,14 +16,15 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import AutoTokenizer, TrainerCallback, get_cosine_schedule_with_warmup
 
+from gemma_kit import pipeline
 from gemma_kit.cli import build_parser, main
-from gemma_kit.core.checkpoint import checkpoint_fingerprint, read_config
 from gemma_kit.core.console import UserError
+from gemma_kit.core.model_files import checkpoint_fingerprint, read_config
 from gemma_kit.core.settings import load_settings
-from gemma_kit.training import resume
 from gemma_kit.steps import finetune
+from gemma_kit.training import resume
 from gemma_kit.training import collate, device, model_loading, patches
-from gemma_kit.training.callbacks import best_checkpoints, eval_losses
+from gemma_kit.training.callbacks import best_checkpoints, eval_losses_by_step
 
 # Memorisable: four short question/answer pairs. The eval set asks the same questions but expects another
 # question's answer, so the eval loss first falls (the model learns which words answers use) and then rises (it
@@ -78,7 +79,7 @@ def run_with_callbacks(argv: list[str], callbacks: list) -> int:
     """What cli.main does for the step, plus TrainerCallbacks that act inside training."""
     args = build_parser().parse_args(argv)
     settings = load_settings(Path(args.root), None, {}, getattr(args, "set_pairs", None))
-    return finetune.run(settings, args, extra_callbacks=callbacks)
+    return pipeline.run_step("finetune", settings, args, extra_callbacks=callbacks)
 
 
 def adapter_tensors(folder: Path) -> dict[str, torch.Tensor]:
@@ -140,8 +141,8 @@ def test_long_history_loses_oldest_turns_and_overlong_examples_are_dropped(tiny_
     assert tokenizer.decode([t for t in example["labels"] if t != -100]) == "Answer number 5.<end_of_turn>"
     assert collate.fit_to_length(tokenizer, history, fits - 1) == (None, 5)
 
-    conversations = [collate.Conversation(1, tuple(last_only)), collate.Conversation(2, tuple(history)),
-                     collate.Conversation(3, tuple(history[:1] + [{"role": "user", "content": "x" * 300},
+    conversations = [collate.TrainingDialog(1, tuple(last_only)), collate.TrainingDialog(2, tuple(history)),
+                     collate.TrainingDialog(3, tuple(history[:1] + [{"role": "user", "content": "x" * 300},
                                                                   history[-1]]))]
     data = collate.prepare_examples(tokenizer, conversations, fits, tmp_path / "train_dataset.jsonl")
     assert (len(data.examples), data.truncated, data.dropped_lines) == (2, 1, [3])
@@ -189,7 +190,8 @@ def test_sensitive_layers_are_not_4bit_and_projections_are(tiny_model_dir, machi
 
 
 def test_naming_parent_modules_leaves_altup_in_4bit_and_the_check_catches_it(tiny_model_dir):
-    """shared/FACTS.md: llm_int8_skip_modules matches leaf names, so ["altup", "laurel"] keeps nothing out."""
+    """docs/gemma3n_facts.md "4-bit loading": llm_int8_skip_modules matches leaf names, so ["altup", "laurel"]
+    keeps nothing out."""
     from transformers import Gemma3nForCausalLM
 
     precision = device.choose_precision(False, False)
@@ -237,7 +239,7 @@ def test_checkpoints_keep_the_two_best_and_the_latest_and_no_base_weights(traine
     checkpoints = root / "output" / "checkpoints"
     kept = sorted(int(p.name.split("-")[1]) for p in checkpoints.glob("checkpoint-*"))
     history = json.loads((checkpoints / "checkpoint-40" / "trainer_state.json").read_text())["log_history"]
-    losses = eval_losses(history)
+    losses = eval_losses_by_step(history)
     assert sorted(losses) == [10, 20, 30, 40]
     lowest_two = sorted(losses, key=losses.get)[:2]
     assert kept == sorted({40, *lowest_two})

@@ -19,7 +19,8 @@ from gemma_kit.gguf_gemma3n.self_check import check_gguf
 from gemma_kit.gguf_gemma3n.static_check import SAMPLE_ROWS, check_file, check_tensor_values, sample_rows
 from gemma_kit.steps import convert_gguf
 
-KV_SHARED_K = "blk.20.attn_k.weight"     # llama.cpp requires it although it never uses it (FACTS.md 2)
+# llama.cpp requires it although it never uses it (docs/gemma3n_facts.md, llama.cpp rule 2)
+KV_SHARED_K = "blk.20.attn_k.weight"
 Q8_MATRIX = "blk.3.ffn_down.weight"
 F32_NORM = "blk.5.attn_norm.weight"
 
@@ -158,7 +159,7 @@ def test_bos_and_eos_must_name_gemma_s_tokens(good_file, tmp_path):
     shutil.copy(good_file, swapped)
     reader = gguf.GGUFReader(swapped, "r+")
     field = reader.get_field("tokenizer.ggml.bos_token_id")
-    field.parts[field.data[0]][0] = 1      # llama.cpp's guess without the key: Gemma's <eos> (FACTS.md 6)
+    field.parts[field.data[0]][0] = 1      # llama.cpp's guess without the key: Gemma's <eos> (llama.cpp rule 6)
     reader.data.flush()
     del reader, field
     assert check_file(swapped, None) == ["the bos token id 1 is '<eos>', not <bos>"]

@@ -15,16 +15,16 @@ from safetensors.torch import load_file
 from transformers import set_seed
 
 from gemma_kit.cli import main
-from gemma_kit.core.checkpoint import read_config
 from gemma_kit.core.console import UserError
-from gemma_kit.core.memory_plan import (AUTO_TABLE_ON_GPU_SHARE, CHUNKED_LOSS_BYTES_PER_LOGIT, CUDA_CONTEXT_BYTES,
-                                        GIB, PLAIN_LOSS_BYTES_PER_LOGIT, REFUSE_MARGIN, REFUSED, choose_table_on_gpu,
-                                        judge_memory, plan_memory, reference_text_config)
+from gemma_kit.core.model_files import read_config
 from gemma_kit.core.settings import load_settings
 from gemma_kit.steps import finetune
 from gemma_kit.training import device, model_loading, per_layer_offload
 from gemma_kit.training.chunked_loss import chunked_causal_lm_loss, compute_chunked_loss
 from gemma_kit.training.device import Machine
+from gemma_kit.training.memory_plan import (AUTO_TABLE_ON_GPU_SHARE, CHUNKED_LOSS_BYTES_PER_LOGIT, CUDA_CONTEXT_BYTES,
+                                            GIB, PLAIN_LOSS_BYTES_PER_LOGIT, REFUSE_MARGIN, REFUSED,
+                                            choose_table_on_gpu, judge_memory, plan_memory, reference_text_config)
 from gemma_kit.training.memory_probe import measure_peak_tensor_bytes
 
 CPU_FLOAT32 = device.choose_precision(cuda_available=False, bf16_supported=False)
@@ -263,7 +263,7 @@ def test_chunked_loss_peak_memory_is_a_fraction_of_the_plain_one_at_a_larger_voc
 
     (plain_peak, (plain_loss, plain_grad)), (chunked_peak, (chunked_loss, chunked_grad)) = (
         measure_peak_tensor_bytes(plain), measure_peak_tensor_bytes(chunked))
-    # The memory model's constants (core/memory_plan.py) are these measurements: 4 float32 copies of the logits.
+    # The memory model's constants (training/memory_plan.py) are these measurements: 4 float32 copies of the logits.
     assert plain_peak / (tokens * vocab) == pytest.approx(PLAIN_LOSS_BYTES_PER_LOGIT[4], rel=0.05)
     assert chunked_peak / (64 * vocab) == pytest.approx(CHUNKED_LOSS_BYTES_PER_LOGIT[4], rel=0.10)
     assert chunked_peak < 0.2 * plain_peak, (chunked_peak, plain_peak)   # chunks of 64 of 512 tokens
@@ -272,9 +272,9 @@ def test_chunked_loss_peak_memory_is_a_fraction_of_the_plain_one_at_a_larger_voc
 
 
 def test_the_activation_estimate_matches_the_tiny_model_measured_on_the_cpu(lora_model):
-    """core/memory_plan.activation_values_per_token was fitted to 8 tiny widths (dev_log 2026-11-22); here the
+    """training/memory_plan.activation_values_per_token was fitted to 8 tiny widths (dev_log 2026-11-22); here the
     shipped tiny model, float32: the peak grows per token as the estimate says, within 10%."""
-    from gemma_kit.core.memory_plan import activation_values_per_token
+    from gemma_kit.training.memory_plan import activation_values_per_token
 
     peaks = {}
     for tokens in (128, 256):

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from gemma_kit.core.memory_plan import GIB, count_parameters, format_plan, plan_memory, reference_text_config
+from gemma_kit.training.memory_plan import GIB, count_parameters, format_plan, plan_memory, reference_text_config
 
 
 @pytest.mark.parametrize("model", ["E2B", "E4B"])
@@ -52,8 +52,8 @@ def test_the_readme_table_is_the_memory_plan_of_each_model_and_preset(tmp_path):
     """The user-facing figures in README.md (both languages) are what doctor and finetune compute."""
     from pathlib import Path
 
-    from gemma_kit.core.memory_plan import GpuMemory, plan_run
     from gemma_kit.core.settings import load_settings
+    from gemma_kit.training.memory_plan import GpuMemory, plan_run_memory
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     roomy_bf16_gpu = GpuMemory("any", 24 * GIB, 6 * GIB, bf16=True)   # 6 GB free: "auto" keeps the table in RAM
@@ -61,5 +61,6 @@ def test_the_readme_table_is_the_memory_plan_of_each_model_and_preset(tmp_path):
         row = []
         for preset in ("quick", "standard", "thorough"):
             settings = load_settings(tmp_path, cli_pairs=[f"preset={preset}"])
-            row.append(f"{plan_run(reference_text_config(model), settings, roomy_bf16_gpu).plan.total / GIB:.1f}")
+            run = plan_run_memory(reference_text_config(model), settings, roomy_bf16_gpu)
+            row.append(f"{run.plan.total / GIB:.1f}")
         assert readme.count(f"| {model} | {' | '.join(row)} |") == 2, (model, row)

@@ -16,9 +16,10 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from gemma_kit import lora_math
 from gemma_kit.cli import main
-from gemma_kit.core.checkpoint import read_safetensors_header, write_base_model_record
+from gemma_kit.core.adapter_folders import write_base_model_record
+from gemma_kit.core.model_files import read_safetensors_header
+from gemma_kit.merge import lora_math
 
 ALL_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 INPUT_IDS = torch.randint(0, 512, (1, 24), generator=torch.Generator().manual_seed(7))
@@ -130,7 +131,7 @@ def assert_same_layout_and_untouched_bytes(base: Path, out: Path, changed: set[s
     untouched = sorted(set(base_tensors) - changed)
     for name in untouched:
         assert raw_bytes(out_tensors[name]) == raw_bytes(base_tensors[name]), name
-    # The parts the transformers text model would lose (shared/FACTS.md) are among the untouched ones.
+    # The parts the transformers text model would lose (docs/gemma3n_facts.md) are among the untouched ones.
     for must_keep in ("model.language_model.layers.21.self_attn.k_proj.weight",
                       "model.language_model.layers.21.self_attn.v_proj.weight",
                       "model.language_model.layers.20.self_attn.k_norm.weight",
@@ -266,7 +267,7 @@ def test_f32_to_bf16_matches_torch_on_edge_values():
 def test_pattern_keys_match_like_peft():
     from peft.utils.other import get_pattern_key
 
-    from gemma_kit.lora_adapter import find_pattern_key
+    from gemma_kit.merge.lora_adapter import find_pattern_key
 
     patterns = {"q_proj": 8, r"layers\.3\.mlp\.down_proj": 16, "mlp.up_proj": 2}
     for module in ("model.layers.3.self_attn.q_proj", "model.layers.3.mlp.down_proj", "model.layers.13.mlp.down_proj",

@@ -62,10 +62,11 @@ def test_the_trained_model_is_released_before_the_follow_up_loads_its_own(tiny_m
     import bitsandbytes.backends.cpu.ops  # noqa: F401
     # ^ imported here, not inside build_model: on a CPU with AVX512-BF16 it logs an exception object, whose
     #   traceback would pin build_model's frame (and the model) in pytest's log capture. Only tests keep log records.
+    from gemma_kit import pipeline
     from gemma_kit.steps import finetune as step
 
     models, alive_at_follow_up = [], []
-    build_model, follow_up = step.build_model, step.follow_up
+    build_model, follow_up = step.build_model, pipeline.after_training
 
     def build_and_remember(*args, **kwargs):
         model = build_model(*args, **kwargs)
@@ -78,7 +79,7 @@ def test_the_trained_model_is_released_before_the_follow_up_loads_its_own(tiny_m
         return follow_up(settings)
 
     monkeypatch.setattr(step, "build_model", build_and_remember)
-    monkeypatch.setattr(step, "follow_up", follow_up_after_checking)
+    monkeypatch.setattr(pipeline, "after_training", follow_up_after_checking)
     write_tiny_dataset(tmp_path)
     assert finetune(tmp_path, tiny_model_dir, "stop") == 0
     assert alive_at_follow_up == [False]

@@ -15,11 +15,13 @@ import pytest
 from gemma_kit.cli import main
 from gemma_kit.core.settings import Settings
 from gemma_kit.readers.alpaca import conversation_from_alpaca
-from gemma_kit.readers.common import Conversation, InvalidJson, SkipCounter, Turn, UnrecognisedFile
+from gemma_kit.readers.common import InvalidJson, SkipCounter, UnrecognisedFile
+from gemma_kit.readers.conversation import Conversation, Turn
 from gemma_kit.readers.detect import FileShape, detect_shape
+from gemma_kit.readers.dispatch import conversations_of_file
 from gemma_kit.readers.normalise import normalise_conversations
 from gemma_kit.readers.telegram import DIALOG_GAP_SECONDS, OwnerRule, dialogs_of_chat
-from gemma_kit.steps.prepare_dataset import check_json_parser, conversations_of_file
+from gemma_kit.steps.prepare_dataset import check_json_parser
 
 FIXTURES = Path(__file__).parent / "fixtures" / "datasets"
 DEMO_SAMPLE = Path(__file__).parents[1] / "scripts" / "gemma_kit" / "demo_data" / "sample_telegram.json"

@@ -8,7 +8,7 @@ import torch
 
 from gemma_kit.cli import main
 from gemma_kit.steps.report import perplexity_change, pick_samples
-from gemma_kit.training.collate import Conversation
+from gemma_kit.training.collate import TrainingDialog
 
 TRAIN = [("What is your name?", "My name is Gemma Kit."), ("Where do you live?", "I live in the park."),
          ("What do you drink?", "I drink tea with milk."), ("When do we meet?", "We meet at six o'clock.")]
@@ -76,7 +76,7 @@ def test_every_prompt_comes_from_the_eval_split(trained_project, capsys):
 
 
 def test_pick_samples_is_seeded_and_keeps_the_last_reply_apart():
-    conversations = [Conversation(i + 1, ({"role": "user", "content": f"q{i}"},
+    conversations = [TrainingDialog(i + 1, ({"role": "user", "content": f"q{i}"},
                                           {"role": "assistant", "content": f"a{i}"})) for i in range(20)]
     first = pick_samples(conversations, 5, seed=42)
     assert [s.line for s in first] == [s.line for s in pick_samples(conversations, 5, seed=42)]
@@ -117,7 +117,7 @@ def test_the_chunked_eval_loss_equals_the_models_own(trained_project):
     """The report computes its losses like training does (chunked): the same numbers as the plain model loss,
     without the whole 262k-word logits on the GPU."""
     from gemma_kit.core.settings import load_settings
-    from gemma_kit.steps.report import eval_losses, load_models
+    from gemma_kit.steps.report import load_models, mean_eval_losses
 
     root, model_dir = trained_project
     losses = {}
@@ -125,7 +125,7 @@ def test_the_chunked_eval_loss_equals_the_models_own(trained_project):
         settings = load_settings(root, cli_pairs=[f"model_path={model_dir}", "max_seq_length=64",
                                                   f"chunked_loss={str(chunked).lower()}"])
         model, tokenizer = load_models(settings, settings.adapter_dir)
-        losses[chunked] = eval_losses(model, tokenizer, settings)
+        losses[chunked] = mean_eval_losses(model, tokenizer, settings)
     base, tuned = losses[True]
     assert base != tuned   # the adapter changes the loss, so both models were really measured
     assert losses[True] == pytest.approx(losses[False], rel=1e-4)

@@ -1,10 +1,10 @@
-"""The factory's checkpoint must look like a real Gemma 3n to every step (DEVELOPERS.md, FACTS.md)."""
+"""The factory's checkpoint must look like a real Gemma 3n to every step (docs/gemma3n_facts.md)."""
 import json
 
 import pytest
 import torch
 
-from gemma_kit.core.checkpoint import checkpoint_fingerprint, find_checkpoint_problems, index_tensors
+from gemma_kit.core.model_files import checkpoint_fingerprint, find_checkpoint_problems, index_tensors
 
 
 def test_checkpoint_has_the_real_multimodal_layout(tiny_model_dir):

@@ -14,7 +14,7 @@ from transformers import AutoTokenizer
 
 from gemma_kit.cli import main
 from gemma_kit.training import callbacks, collate
-from gemma_kit.training.callbacks import eval_losses
+from gemma_kit.training.callbacks import eval_losses_by_step
 
 from test_finetune import TRAIN_PAIRS, finetune_argv, one_torch_thread, write_dataset  # noqa: F401 (fixture)
 
@@ -33,7 +33,7 @@ def test_the_printed_plan_is_what_the_trainer_runs(tiny_model_dir, tmp_path, cap
     assert "Small dataset: 5 updates would barely change the model, so it makes 3 passes instead of 1" in out
     state = json.loads((tmp_path / "output" / "checkpoints" / "checkpoint-15" / "trainer_state.json").read_text())
     assert state["max_steps"] == 15 and state["global_step"] == 15
-    assert sorted(eval_losses(state["log_history"])) == [2, 4, 6, 8, 10, 12, 14, 15]
+    assert sorted(eval_losses_by_step(state["log_history"])) == [2, 4, 6, 8, 10, 12, 14, 15]
     summary = json.loads((tmp_path / "output" / "training_summary.json").read_text())
     assert summary["schedule"]["optimizer_steps"] == 15 and summary["schedule"]["evaluations"] == 8
 
@@ -100,7 +100,7 @@ def test_sample_prompts_are_cut_at_a_turn_boundary_keeping_bos_and_markers(tiny_
                      {"role": "assistant", "content": f"Answer number {i}, also long enough to matter."}]
     full = collate.fit_prompt(tokenizer, messages[:-1], 10_000)
     limit = len(full) // 2
-    (cut,) = collate.sample_prompt_ids(tokenizer, [collate.Conversation(1, tuple(messages))], 3, limit)
+    (cut,) = collate.sample_prompt_ids(tokenizer, [collate.TrainingDialog(1, tuple(messages))], 3, limit)
     text = tokenizer.decode(cut)
     assert len(cut) <= limit < len(full)
     assert text.startswith("<bos><start_of_turn>user\nBe brief.\n\nQuestion number ")
@@ -108,7 +108,7 @@ def test_sample_prompts_are_cut_at_a_turn_boundary_keeping_bos_and_markers(tiny_
     assert text.count("<start_of_turn>") == text.count("<end_of_turn>") + 1   # only the reply's turn is open
     assert "Question number 0," not in text
     # A last message too long on its own is left out instead of being cut mid-turn.
-    assert collate.sample_prompt_ids(tokenizer, [collate.Conversation(1, tuple(messages))], 3, 8) == []
+    assert collate.sample_prompt_ids(tokenizer, [collate.TrainingDialog(1, tuple(messages))], 3, 8) == []
 
 
 def test_a_checkpoint_that_cannot_be_deleted_leaves_training_running(tiny_model_dir, tmp_path, capsys, monkeypatch):

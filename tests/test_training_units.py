@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from gemma_kit.core.checkpoint import TensorInfo, latest_checkpoint, list_checkpoints
+from gemma_kit.core.adapter_folders import latest_checkpoint, list_checkpoints
 from gemma_kit.core.console import UserError
+from gemma_kit.core.model_files import TensorInfo
 from gemma_kit.core.settings import Settings
 from gemma_kit.training import collate, device, model_loading, resume
-from gemma_kit.training.callbacks import best_checkpoints, checkpoints_to_delete, eval_losses
+from gemma_kit.training.callbacks import best_checkpoints, checkpoints_to_delete, eval_losses_by_step
 
 
 # ---- device and precision ------------------------------------------------------------------------------------
@@ -81,7 +82,7 @@ def test_ties_keep_the_earlier_checkpoint_and_zero_best_keeps_only_the_latest():
 
 def test_eval_losses_are_read_from_the_trainer_log_history():
     history = [{"step": 1, "loss": 5.0}, {"step": 2, "eval_loss": 4.0}, {"step": 4, "eval_loss": 3.5, "epoch": 1}]
-    assert eval_losses(history) == {2: 4.0, 4: 3.5}
+    assert eval_losses_by_step(history) == {2: 4.0, 4: 3.5}
 
 
 # ---- resume decisions ----------------------------------------------------------------------------------------------
@@ -241,16 +242,26 @@ def test_flags_override_the_folders_the_base_model_and_max_steps():
     assert apply_flags(settings, Namespace()) is settings
 
 
-def test_one_gpu_whatever_the_machine_has(tmp_path):
+def test_one_gpu_whatever_the_machine_has(tmp_path, monkeypatch):
     """The Trainer must not multiply the batch by the number of GPUs (a 4-bit model stays on one)."""
+    import torch
+    import transformers
+
     from gemma_kit.core.settings import load_settings
-    from gemma_kit.training.trainer import training_arguments
     from gemma_kit.training.device import Machine, choose_precision
     from gemma_kit.training.schedule import plan_schedule
+    from gemma_kit.training.trainer import training_arguments
 
+    def four_gpus(self):  # what the Trainer's device setup (run once, then cached) finds on a 4-GPU computer
+        if not hasattr(self, "_n_gpu"):
+            self._n_gpu = 4
+        return torch.device("cpu")
+
+    # On this CPU-only machine the real setup finds no GPU, and the test would pass without the fix.
+    monkeypatch.setattr(transformers.TrainingArguments, "_setup_devices", property(four_gpus))
     settings = load_settings(tmp_path)
     # (A bf16 GPU cannot be described here: TrainingArguments(bf16=True) checks for one.)
     for machine in (Machine(cuda_available=True, bf16_supported=False), Machine(cuda_available=False)):
         args = training_arguments(settings, plan_schedule(settings, 100), machine,
                                   choose_precision(machine.cuda_available, machine.bf16_supported))
-        assert args.n_gpu <= 1 and args.train_batch_size == settings.batch_size
+        assert args.n_gpu == 1 and args.train_batch_size == settings.batch_size

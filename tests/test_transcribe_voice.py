@@ -211,7 +211,7 @@ def test_audio_path_is_taken_only_inside_the_export_and_only_when_the_file_is_th
 
 
 def test_the_gguf_plan_leaves_the_runnable_audio_tower_out(tiny_audio_model):
-    from gemma_kit.core.checkpoint import index_tensors
+    from gemma_kit.core.model_files import index_tensors
     from gemma_kit.gguf_gemma3n.conversion_plan import plan_conversion
 
     audio = {n for n in index_tensors(tiny_audio_model) if n.startswith(("model.audio_tower.", "model.embed_audio."))}

@@ -1,54 +1,22 @@
 """The one entry point: `gemma-kit <step>` or `python -m gemma_kit <step>`; each .bat calls one step.
 
 Errors the user can fix (UserError) are caught here once: a plain message, exit code 1, no traceback
-unless --debug. Bad usage exits 2 (argparse). Step modules are imported only when their step runs, so
-`prepare-dataset` never pays for importing torch.
+unless --debug. Bad usage exits 2 (argparse). The help lists the steps from pipeline.STEPS without importing
+them; only the step named on the command line is imported (for its flags), so `prepare-dataset` never pays
+for importing torch or any other step.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 import traceback
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 from .core.console import UserError, report_error, say
 from .core.paths import find_project_root
 from .core.settings import load_settings
-
-
-@dataclass(frozen=True)
-class Step:
-    name: str
-    module: str
-    bat: str
-    summary: str
-
-
-STEPS = [
-    Step("download-model", "download_model", "download_model.bat", "get the Gemma 3n base model into models/"),
-    Step("prepare-dataset", "prepare_dataset", "prepare_dataset.bat",
-         "turn chat exports in dataset/ into data/train_dataset.jsonl and data/eval_dataset.jsonl"),
-    Step("transcribe-voice", "transcribe_voice", "",
-         "Telegram voice messages -> text with the model (prepare-dataset runs it when transcribe_voice asks)"),
-    Step("finetune", "finetune", "finetune_gemma.bat", "train a LoRA adapter (QLoRA, resumable)"),
-    Step("merge-lora", "merge_lora", "merge_lora.bat", "add the adapter into the base model -> output/merged_model/"),
-    Step("convert-gguf", "convert_gguf", "convert_to_gguf.bat", "write output/finetuned_gemma.gguf for LM Studio"),
-    Step("report", "report", "make_report.bat",
-         "before/after replies on held-out dialogs -> output/report.html"),
-    Step("install-lmstudio", "install_lmstudio", "install_to_lmstudio.bat",
-         "put the .gguf into LM Studio's models folder (and write an Ollama Modelfile)"),
-    Step("tensorboard", "tensorboard", "check_tensorboard_runs.bat", "show training curves in the browser"),
-    Step("doctor", "doctor", "", "check Python, GPU, libraries, disk space and the model"),
-    Step("demo", "demo", "", "run the whole pipeline on a tiny built-in model and sample chat (CPU, minutes)"),
-]
-STEPS_BY_NAME = {s.name: s for s in STEPS}
-
-
-def step_module(step: Step):
-    return importlib.import_module(f"gemma_kit.steps.{step.module}")
-
+from .pipeline import STEPS, STEPS_BY_NAME, load_step, run_step
 
 def _common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -66,7 +34,23 @@ def _common_options() -> argparse.ArgumentParser:
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
+def named_step(argv: list[str]) -> str | None:
+    """The step the command line asks for, found before argparse runs so that only it is imported."""
+    # What follows a common option that takes a value (--root, --set...) is never the step's name.
+    taking_a_value = {flag for action in _common_options()._actions if action.nargs != 0
+                      for flag in action.option_strings}
+    words = iter(argv)
+    for word in words:
+        if word in taking_a_value:
+            next(words, None)
+        elif not word.startswith("-"):
+            return word if word in STEPS_BY_NAME else None
+    return None
+
+
+def build_parser(steps_to_load: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The parser with every step's name and summary; the full flags of `steps_to_load` (default: all steps)."""
+    loaded = set(STEPS_BY_NAME if steps_to_load is None else steps_to_load)
     common = _common_options()
     parser = argparse.ArgumentParser(
         prog="gemma-kit", parents=[common],
@@ -76,24 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="step", metavar="<step>", required=True)
     for step in STEPS:
-        module = step_module(step)
+        if step.name not in loaded:
+            sub.add_parser(step.name, parents=[common], help=step.summary, description=step.summary)
+            continue
+        module = load_step(step.name)
         p = sub.add_parser(step.name, parents=[common], help=step.summary, description=module.__doc__,
                            epilog=getattr(module, "EPILOG", None), formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(p)
     return parser
-
-
-def run_step(name: str, settings, **options) -> int:
-    """Run another step with the same settings object, as if called with no flags (e.g. finetune's follow-up
-    merge and convert); UserErrors propagate to the caller's `main`."""
-    step = STEPS_BY_NAME[name]
-    module = step_module(step)
-    parser = argparse.ArgumentParser(add_help=False)
-    module.add_arguments(parser)
-    args = parser.parse_args([])
-    for key, value in options.items():
-        setattr(args, key, value)
-    return int(module.run(settings, args) or 0)
 
 
 def make_output_safe() -> None:
@@ -122,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     # cuda:0 is then the first GPU nvidia-smi lists, the one prepare_venv.bat chose the PyTorch build for (CUDA's
     # default order is fastest first); read when CUDA starts, so it must be set before any step touches the GPU.
     os.environ.setdefault("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    named = named_step(argv)
+    parser = build_parser([named] if named else [])
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:  # --help (0) or bad usage (2)
@@ -135,8 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         overrides = {"preset": args.preset} if getattr(args, "preset", None) else {}
         settings = load_settings(root, root / settings_file if settings_file else None, overrides,
                                  getattr(args, "set_pairs", None))
-        step = STEPS_BY_NAME[args.step]
-        return int(step_module(step).run(settings, args) or 0)
+        return run_step(args.step, settings, args)
     except UserError as e:
         if debug:
             traceback.print_exc()

@@ -87,7 +87,7 @@ class Transcriber:
         self.device = device
         self.features = Gemma3nAudioFeatureExtractor.from_pretrained(str(model_dir))
         self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-        from ..core.checkpoint import checkpoint_size
+        from ..core.model_files import checkpoint_size
 
         # The CPU: float32 for the test model, bf16 for a real one (E4B in float32 would need ~32 GB of RAM).
         cpu_dtype = torch.float32 if checkpoint_size(model_dir) < SMALL_CHECKPOINT_BYTES else torch.bfloat16
@@ -108,7 +108,7 @@ class Transcriber:
         from ..training import patches
         from ..training.device import choose_precision
         from ..training.model_loading import load_text_config, quantization_config
-        from ..core.checkpoint import read_config
+        from ..core.model_files import read_config
 
         skip = patches.keep_sensitive_layers_out_of_4bit(load_text_config(read_config(model_dir)))
         return quantization_config(choose_precision(True, bf16), skip + AUDIO_LEFT_IN_HIGH_PRECISION)

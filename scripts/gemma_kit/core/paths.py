@@ -16,6 +16,14 @@ from .console import UserError, say
 SETTINGS_FILE_NAME = "settings.toml"
 
 
+def show_path(path: Path, root: Path) -> str:
+    """Paths in messages and reports are relative to the project folder when they are inside it."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def find_project_root(explicit: str | os.PathLike | None = None) -> Path:
     if explicit:
         return Path(explicit).resolve()

@@ -1,7 +1,7 @@
 """Safetensors floats as numpy arrays, without torch: bf16 is not a numpy type, so it is held as its uint16 bits.
 
 Widening bf16 is a 16-bit shift (exact); narrowing rounds to nearest-even as torch does (tests/test_merge_lora.py
-compares the two bit for bit). Shared by merge-lora (lora_math.py) and convert-gguf (gguf_gemma3n/tensor_stream.py).
+compares the two bit for bit). Shared by merge-lora (merge/lora_math.py) and convert-gguf (gguf_gemma3n/tensor_stream.py).
 """
 from __future__ import annotations
 

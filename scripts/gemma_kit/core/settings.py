@@ -18,6 +18,11 @@ from .console import UserError
 
 import tomllib
 
+# The prepare-dataset step writes these into data_dir (or its --output folder); finetune and report read them.
+TRAIN_FILE_NAME = "train_dataset.jsonl"
+EVAL_FILE_NAME = "eval_dataset.jsonl"
+DATASET_REPORT_FILE_NAME = "dataset_report.json"  # what prepare-dataset kept and skipped; the report step shows it
+REPORT_FILE_NAME = "report.html"  # the report step's before/after page, in output_dir
 MODEL_REPOS = {"E2B": "google/gemma-3n-E2B-it", "E4B": "google/gemma-3n-E4B-it"}
 
 # The three presets of the kit; each is a handful of overrides (nanoGPT-style config files). They are defined by
@@ -120,11 +125,11 @@ class Settings:
 
     @property
     def train_file(self) -> Path:
-        return self.path(self.data_dir) / "train_dataset.jsonl"
+        return self.path(self.data_dir) / TRAIN_FILE_NAME
 
     @property
     def eval_file(self) -> Path:
-        return self.path(self.data_dir) / "eval_dataset.jsonl"
+        return self.path(self.data_dir) / EVAL_FILE_NAME
 
     @property
     def adapter_dir(self) -> Path:

@@ -1,6 +1,6 @@
 """The test-model factory: a tiny random Gemma 3n checkpoint on disk with the real checkpoint layout.
 
-Used by the tests, the demo and bench/. What makes it "real layout" (DEVELOPERS.md, shared/FACTS.md):
+Used by the tests, the demo and bench/. What makes it "real layout" (docs/gemma3n_facts.md):
 - `Gemma3nForConditionalGeneration` config with `text_config`; text weights under `model.language_model.*`,
   small `model.vision_tower.*`, `model.audio_tower.*`, `model.embed_vision.*`, `model.embed_audio.*` tensors;
 - `k_proj`/`v_proj`/`k_norm` on the KV-shared layers too (the transformers text model does not create them);
@@ -18,7 +18,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checkpoint import MULTIMODAL_TEXT_PREFIX
+from .model_files import MULTIMODAL_TEXT_PREFIX
 
 # Gemma 3n's chat template (google/gemma-3n-E2B-it tokenizer_config.json): no system role — a system turn is
 # folded into the first user turn; the assistant is called "model"; each turn ends with <end_of_turn>.
@@ -97,7 +97,7 @@ Okay, see you tomorrow! Good night.
 
 @dataclass(frozen=True)
 class TinyGemmaSpec:
-    """Sizes of the test model. Defaults: llama.cpp-compatible and tamed for fidelity tests (FACTS.md)."""
+    """Sizes of the test model. Defaults: llama.cpp-compatible and tamed for fidelity tests (docs/gemma3n_facts.md)."""
     hidden_size: int = 64
     intermediate_size: int = 512
     num_hidden_layers: int = 22
@@ -112,7 +112,7 @@ class TinyGemmaSpec:
     sliding_window: int = 64
     max_position_embeddings: int = 2048
     # A random 22-layer Gemma 3n amplifies kernel noise; scaling the post-branch norms down keeps it calm
-    # (FACTS.md "A random tiny Gemma 3n is chaotic": min cosine 0.83 -> 0.999998 vs llama.cpp at f32).
+    # (docs/gemma3n_facts.md "The tiny test model must be tamed": min cosine 0.83 -> 0.999998 vs llama.cpp at f32).
     post_norm_scale: float = 0.3
     # The factory's embeddings (row norm 0.16) cap every logit near 1.3, so no adapter can bring the loss far down:
     # 10 makes a "learnable" model for training tests and benchmarks (the loss can fall, replies change visibly).

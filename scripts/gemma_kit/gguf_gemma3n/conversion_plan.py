@@ -12,8 +12,8 @@ from pathlib import Path
 
 from gguf import GGML_QUANT_SIZES, TENSOR_NAMES, GGMLQuantizationType, LlamaFileType
 
-from ..core.checkpoint import TensorInfo, check_is_gemma3n, index_tensors, read_config
 from ..core.console import UserError
+from ..core.model_files import TensorInfo, check_is_gemma3n, index_tensors, read_config
 from . import gemma3n_table as table
 
 Q = GGMLQuantizationType

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from gguf import MODEL_TENSOR as T
 
-from ..core.checkpoint import MULTIMODAL_TEXT_PREFIX
+from ..core.model_files import MULTIMODAL_TEXT_PREFIX
 
 GGUF_ARCHITECTURE = "gemma3n"
 
@@ -40,7 +40,7 @@ STACKED_TENSORS: dict[T, tuple[str, ...]] = {
 OPTIONAL_OUTPUT = ("lm_head.weight", T.OUTPUT)
 
 # Per-layer tensors, by their name under "layers.{bid}.". llama.cpp requires every one of them in every layer,
-# including the KV-shared layers' k_proj/v_proj/k_norm that it never uses (FACTS.md, "What llama.cpp requires").
+# including the KV-shared layers' k_proj/v_proj/k_norm that it never uses (docs/gemma3n_facts.md, llama.cpp rule 2).
 # `correct_output_scale` has no ".weight" in the checkpoint; GGUF names always end in ".weight".
 LAYER_TENSORS: dict[str, T] = {
     "input_layernorm.weight": T.ATTN_NORM,

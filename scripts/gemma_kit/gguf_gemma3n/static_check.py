@@ -3,7 +3,7 @@
 llama-cpp-python, which the llama.cpp self-check needs, must be compiled on Windows; most users do not have it.
 This check reads the file the way llama.cpp would before running it and answers the same questions:
 - every tensor the conversion plan promised is there, with its shape and type (llama.cpp refuses a file that
-  lacks one, e.g. the KV-shared layers' attn_k: FACTS.md "What llama.cpp requires");
+  lacks one, e.g. the KV-shared layers' attn_k: docs/gemma3n_facts.md, llama.cpp rule 2);
 - a sample of rows of every tensor holds finite numbers (a NaN or inf weight gives garbage replies, and
   llama.cpp loads such a file without a word);
 - the chat template renders Gemma's turns, bos/eos name <bos>/<eos>, and the turn markers are special tokens.

@@ -4,7 +4,8 @@ gguf.GGUFWriter normally holds every tensor in memory until `write_tensors_to_fi
 (name, shape, type, byte size) is registered up front with `add_tensor_info`, the writer puts the header, the
 key/values and the tensor table down, and the data is appended block by block to `writer.fout` with the
 writer's own alignment padding. Peak memory is a few blocks per worker, whatever the largest tensor (the real
-per-layer embedding table has 2-2.4 B values; llama.cpp's converter turns it into f32 whole, FACTS.md "Costs").
+per-layer embedding table has 2-2.4 B values; llama.cpp's converter turns it into f32 whole,
+docs/gemma3n_facts.md "Costs").
 
 Blocks are read with plain positioned reads rather than a memory map: mapped pages that were read count in the
 process's resident memory until unmapped, so mapping a 4.7 GB shard shows as 4.7 GB of RAM; a read goes through
@@ -26,8 +27,8 @@ import numpy as np
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFWriter
 from gguf.quants import quantize
 
-from ..core.checkpoint import DTYPE_SIZES, TensorInfo
 from ..core.console import UserError
+from ..core.model_files import DTYPE_SIZES, TensorInfo
 from ..core.raw_floats import STORAGE, to_f32
 from .conversion_plan import OutputTensor
 

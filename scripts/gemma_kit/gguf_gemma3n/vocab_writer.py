@@ -7,7 +7,6 @@ model: 262,144 pieces, vocab_size 262,400), added tokens from added_tokens.json 
 """
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 from gguf import GGUFWriter, SpecialVocab, TokenType
 
 from ..core.console import UserError
+from ..core.json_files import read_json_object
 from .gemma3n_table import TURN_MARKERS
 
 UNUSED_SCORE = -10000.0   # the "[PADn]" filler
@@ -66,11 +66,7 @@ def read_pieces(sp, vocab_size: int) -> tuple[list[bytes], list[float], list[int
 def read_json(path: Path) -> dict:
     if not path.is_file():
         return {}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise UserError(f"{path} is damaged (invalid JSON at line {e.lineno}).",
-                        "Copy it again from the base model's folder (under models/).") from e
+    return read_json_object(path, "Copy it again from the base model's folder (under models/).")
 
 
 def apply_added_tokens(folder: Path, tokens: list[bytes], scores: list[float], types: list[int]) -> None:
@@ -105,8 +101,9 @@ def read_special_vocab(folder: Path, n_vocab: int) -> SpecialVocab:
 
 
 def fill_missing_specials(special: SpecialVocab, sp, folder: Path) -> None:
-    """Without bos/eos ids llama.cpp assumes bos=1, eos=2 — swapped for Gemma (FACTS.md 6). When neither
-    tokenizer.json nor config.json names them, take them from tokenizer.model; the template from the .jinja."""
+    """Without bos/eos ids llama.cpp assumes bos=1, eos=2 — swapped for Gemma (docs/gemma3n_facts.md, llama.cpp
+    rule 6). When neither tokenizer.json nor config.json names them, take them from tokenizer.model; the template
+    from the .jinja."""
     for kind, token_id in (("bos", sp.bos_id()), ("eos", sp.eos_id())):
         if kind not in special.special_token_ids and token_id >= 0:
             special.special_token_ids[kind] = token_id

@@ -6,7 +6,8 @@ becomes earlier turns. One record is one conversation; each of its parts counts 
 """
 from __future__ import annotations
 
-from .common import Conversation, ConversationBuilder, SkipCounter, text_of
+from .common import SkipCounter
+from .conversation import Conversation, ConversationBuilder, text_of
 
 SKIP_NO_OUTPUT = "Alpaca record with an empty output"
 SKIP_BAD_HISTORY = "Alpaca history entry that is not a [question, answer] pair"

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import SKIP_NON_TEXT_PART, SKIP_ODD_ITEM, Conversation, ConversationBuilder, SkipCounter
+from .common import SKIP_NON_TEXT_PART, SKIP_ODD_ITEM, SkipCounter
+from .conversation import Conversation, ConversationBuilder
 
 SKIP_OTHER_BRANCH = "ChatGPT message on an abandoned branch (edited or regenerated)"
 SKIP_SYSTEM = "ChatGPT system message (hidden in the app)"

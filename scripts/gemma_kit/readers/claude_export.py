@@ -11,7 +11,8 @@ The top-level `text` may be empty or hold the thinking too, so it is read only w
 """
 from __future__ import annotations
 
-from .common import SKIP_UNKNOWN_RECORD, Conversation, ConversationBuilder, SkipCounter
+from .common import SKIP_UNKNOWN_RECORD, SkipCounter
+from .conversation import Conversation, ConversationBuilder
 
 CLAUDE_ROLES = {"human": "user", "user": "user", "assistant": "assistant"}
 SKIP_UNKNOWN_SENDER = "Claude message from an unknown sender"

@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from .common import Conversation, SkipCounter, Turn
+from .common import SkipCounter
+from .conversation import Conversation, Turn
 
 SKIP_OPENING_REPLY = "assistant message opening a dialog (nothing to answer)"
 SKIP_UNANSWERED = "last message of a dialog got no reply"

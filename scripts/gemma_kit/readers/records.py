@@ -9,7 +9,8 @@ from typing import Any
 from .alpaca import conversation_from_alpaca
 from .chatgpt import conversation_from_chatgpt
 from .claude_export import conversation_from_claude
-from .common import SKIP_UNKNOWN_RECORD, Conversation, SkipCounter, first_keys_of
+from .common import SKIP_UNKNOWN_RECORD, SkipCounter, first_keys_of
+from .conversation import Conversation
 from .sender_list import conversation_from_sender_record, is_sender_item
 from .sharegpt import conversation_from_openai, conversation_from_sharegpt
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from .common import SKIP_ODD_ITEM, Conversation, ConversationBuilder, SkipCounter, describe_unexpected, text_of
+from .common import SKIP_ODD_ITEM, SkipCounter, describe_unexpected
+from .conversation import Conversation, ConversationBuilder, text_of
 
 USER_TEXT_KEY = "userInput"
 ASSISTANT_KEY_SUFFIX = "outputtext"  # compared in lower case

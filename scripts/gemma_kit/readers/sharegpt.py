@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import (SKIP_NON_TEXT_PART, SKIP_UNKNOWN_RECORD, SKIP_UNKNOWN_ROLE, Conversation, ConversationBuilder,
-                     SkipCounter, text_of)
+from .common import SKIP_NON_TEXT_PART, SKIP_UNKNOWN_RECORD, SKIP_UNKNOWN_ROLE, SkipCounter
+from .conversation import Conversation, ConversationBuilder, text_of
 
 # "from" values seen in ShareGPT datasets (vicuna, openhermes, sharegpt4, slimorca...).
 SHAREGPT_ROLES = {

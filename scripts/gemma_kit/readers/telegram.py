@@ -17,10 +17,10 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from .common import SKIP_EMPTY, SKIP_ODD_ITEM, WARNING_PREFIX, Conversation, ConversationBuilder, SkipCounter, \
-    describe_unexpected, text_of
-from .json_stream import stream_items
+from .common import SKIP_EMPTY, SKIP_ODD_ITEM, WARNING_PREFIX, SkipCounter, describe_unexpected
+from .conversation import Conversation, ConversationBuilder, text_of
 from .detect import FileShape
+from .json_stream import stream_items
 from .voice import VOICE_MEDIA_TYPES, VoiceBook
 
 # A silence longer than this starts a new dialog. People come back to the same chat after a night or a

@@ -15,6 +15,7 @@ from pathlib import Path
 from ..core.console import UserError, byte_bar, human_size, next_step, say, warn
 from ..core.paths import atomic_file, check_free_space, check_writable_folder, finish_interrupted_swap
 from ..core.settings import Settings, replace
+from ..core.step_results import GgufWritten
 
 if typing.TYPE_CHECKING:  # the converter's modules (numpy, gguf) load only when this step runs
     from ..gguf_gemma3n.conversion_plan import ConversionPlan, OutputTensor
@@ -66,10 +67,8 @@ def run(settings: Settings, args) -> int:
     if stale:
         warn(stale)   # again at the end, where it is read
     if getattr(args, "offer_lmstudio", False):
-        if offer_lmstudio(settings, dest):
-            return 0
-    else:
-        refresh_lmstudio_copy(dest)
+        return GgufWritten(dest)  # the pipeline asks whether to hand it to LM Studio
+    refresh_lmstudio_copy(dest)
     next_step("install_to_lmstudio.bat", "gemma-kit install-lmstudio")
     return 0
 
@@ -77,7 +76,8 @@ def run(settings: Settings, args) -> int:
 def stale_merge_warning(merged_dir: Path) -> str | None:
     """A merged model made from an adapter that has changed since (trained again, but not merged again) would
     give a GGUF without the new training: say so. Nothing to say for folders merge-lora did not write."""
-    from ..core.checkpoint import ADAPTER_WEIGHTS_FILE, MERGE_RECORD, file_fingerprint
+    from ..core.adapter_folders import ADAPTER_WEIGHTS_FILE, MERGE_RECORD
+    from ..core.model_files import file_fingerprint
 
     try:
         record = json.loads((merged_dir / MERGE_RECORD).read_text(encoding="utf-8"))
@@ -128,18 +128,6 @@ def refresh_lmstudio_copy(dest: Path) -> None:
         return
     if how != "already there":
         say(f"LM Studio's copy of the previous conversion was replaced with the new file ({how}): {installed}")
-
-
-def offer_lmstudio(settings: Settings, dest: Path) -> bool:
-    """convert_to_gguf.bat's hand-off: True when install-lmstudio ran (it prints its own next step)."""
-    from ..cli import run_step
-    from ..core.console import ask_choice
-
-    if ask_choice("Put the model into LM Studio now?", ["yes", "no"], "yes") != "yes":
-        return False
-    say("\n===== install-lmstudio =====")
-    run_step("install-lmstudio", settings, input=str(dest))
-    return True
 
 
 def check_paths(source: Path, dest: Path) -> None:

@@ -13,17 +13,18 @@ from importlib import resources
 from pathlib import Path
 
 from ..core.console import UserError, say
-from ..core.settings import Settings
+from ..core.settings import REPORT_FILE_NAME, Settings, replace_checked
+from ..core.step_results import DemoPrepared
 
 EPILOG = "Example: gemma-kit demo\nThen: put your own chat exports into dataset/ and run the steps in order."
 
 DEMO_SAMPLE = "sample_telegram.json"
 DEMO_MARKER = ".gemma-kit-demo"  # only a folder carrying it is ever deleted by the demo
 # Small enough for a CPU: a few optimizer steps, short sequences (the tiny model learns nothing useful anyway).
-DEMO_SETTINGS = ["data_mode=instruct", "max_steps=12", "eval_steps=6", "gradient_accumulation_steps=2",
-                 "batch_size=2", "max_seq_length=192", "lora_rank=4", "lora_alpha=8", "gguf_type=q8_0",
-                 "telegram_owner=user111", "after_training=stop",
-                 "report_examples=4", "report_max_new_tokens=24"]
+DEMO_SETTINGS = {"data_mode": "instruct", "max_steps": 12, "eval_steps": 6, "gradient_accumulation_steps": 2,
+                 "batch_size": 2, "max_seq_length": 192, "lora_rank": 4, "lora_alpha": 8, "gguf_type": "q8_0",
+                 "telegram_owner": "user111", "after_training": "stop",
+                 "report_examples": 4, "report_max_new_tokens": 24}
 
 
 def add_arguments(parser) -> None:
@@ -57,30 +58,18 @@ def prepare_inputs(folder: Path, keep: bool) -> Path:
     return model_dir
 
 
-def step_arguments(root: Path, folder: Path, model_dir: Path) -> list[str]:
-    pairs = [f'dataset_dir="{(folder / "dataset").as_posix()}"', f'data_dir="{(folder / "data").as_posix()}"',
-             f'output_dir="{folder.as_posix()}"', f'model_path="{model_dir.as_posix()}"', *DEMO_SETTINGS]
-    args = ["--root", str(root)]
-    for pair in pairs:
-        args += ["--set", pair]
-    return args
+def demo_settings(settings: Settings, folder: Path, model_dir: Path) -> Settings:
+    """The caller's settings (its --settings file and --set included), pointed at the demo's folder and made small."""
+    return replace_checked(settings, "the demo", dataset_dir=(folder / "dataset").as_posix(),
+                           data_dir=(folder / "data").as_posix(), output_dir=folder.as_posix(),
+                           model_path=model_dir.as_posix(), **DEMO_SETTINGS)
 
 
-def run(settings: Settings, args) -> int:
-    from ..cli import main as run_step  # the demo drives the steps exactly as a user would
-
+def run(settings: Settings, args) -> DemoPrepared:
+    """Builds the inputs; the pipeline then runs the steps one after the other with these settings."""
     started = time.monotonic()
     folder = demo_folder(settings, args)
     model_dir = prepare_inputs(folder, getattr(args, "keep", False))
-    common = step_arguments(settings.root, folder, model_dir)
-    for step in ("prepare-dataset", "finetune", "merge-lora", "convert-gguf"):  # finetune writes the report
-        say(f"\n===== demo: {step} =====")
-        code = run_step(common + [step])
-        if code != 0:
-            raise UserError(f"The demo stopped at the '{step}' step (exit code {code}); its message is above.",
-                            "Fix what it says, or run `gemma-kit doctor` to check this computer.")
-    gguf = folder / "finetuned_gemma.gguf"
-    say(f"\nDemo finished in {time.monotonic() - started:.0f} s. The GGUF is at {gguf}")
-    say(f"The before/after report is at {folder / 'report.html'}; the GGUF self-check verdict is printed above.")
-    say("Next: put your own chat exports into dataset/ and run prepare_dataset.bat")
-    return 0
+    prepared = demo_settings(settings, folder, model_dir)
+    return DemoPrepared(prepared, prepared.gguf_file, prepared.path(prepared.output_dir) / REPORT_FILE_NAME,
+                        started)

@@ -10,12 +10,12 @@ import shutil
 import sys
 from dataclasses import dataclass
 
-from ..core.checkpoint import find_checkpoint_problems, read_config
-from ..core.memory_plan import describe_run, plan_run, reference_text_config
 from ..core.console import human_size, say
+from ..core.model_files import find_checkpoint_problems, read_config
 from ..core.settings import Settings
 from ..setup_plan import (DRIVER_DOWNLOAD_URL, Gpu, arch_is_covered, parse_nvidia_smi_csv, run_nvidia_smi,
                           variant_for_cuda)
+from ..training.memory_plan import describe_run_memory, plan_run_memory, reference_text_config
 from ..venv_check import SUPPORTED_PYTHONS, supported_range_text
 
 EPILOG = "Example: gemma-kit doctor\nRun it after prepare_venv.bat, or whenever a step fails and you don't know why."
@@ -184,7 +184,7 @@ def memory_plan_text(settings: Settings, gpu) -> str:
         name = settings.model_dir.name
     else:
         config, name = reference_text_config(settings.model), settings.model
-    return describe_run(plan_run(config, settings, gpu), settings, name)
+    return describe_run_memory(plan_run_memory(config, settings, gpu), settings, name)
 
 
 def collect_findings(settings: Settings) -> list[Finding]:

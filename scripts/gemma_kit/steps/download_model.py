@@ -9,8 +9,8 @@ import errno
 import os
 from pathlib import Path
 
-from ..core.checkpoint import find_checkpoint_problems
 from ..core.console import UserError, ask_choice, is_interactive, say
+from ..core.model_files import find_checkpoint_problems
 from ..core.paths import check_free_space
 from ..core.settings import MODEL_REPOS, Settings, replace
 

@@ -22,10 +22,11 @@ import warnings
 from datetime import datetime
 from pathlib import Path
 
-from gemma_kit.core.checkpoint import (ADAPTER_WEIGHTS_FILE, CHECKPOINT_PREFIX, check_is_gemma3n,
-                                       checkpoint_fingerprint, index_tensors, latest_checkpoint, read_config)
-from gemma_kit.core.console import UserError, ask_choice, next_step, say, warn
+from gemma_kit.core.adapter_folders import ADAPTER_WEIGHTS_FILE, CHECKPOINT_PREFIX, latest_checkpoint
+from gemma_kit.core.console import UserError, next_step, say, warn
+from gemma_kit.core.model_files import check_is_gemma3n, checkpoint_fingerprint, index_tensors, read_config
 from gemma_kit.core.settings import replace_checked
+from gemma_kit.core.step_results import TrainingFinished
 from gemma_kit.training import collate, resume, schedule as run_schedule, summary as run_summary  # light: no torch
 from gemma_kit.training.trainer import RunParts, build_trainer
 
@@ -69,7 +70,7 @@ def run(settings, args, extra_callbacks=()) -> int:
     say("finetune: training a LoRA adapter (QLoRA) on Gemma 3n. Settings:")
     say(settings.describe())
     base_dir = check_inputs(settings)
-    start = None if plan_only else plan_run(settings, args, base_dir)
+    start = None if plan_only else decide_start(settings, args, base_dir)
     if start is not None and start.action == "finished":
         return report_already_finished(settings, start)
     with warnings.catch_warnings():
@@ -107,7 +108,7 @@ def run(settings, args, extra_callbacks=()) -> int:
     # The report, merge and convert load models of their own: the trained one must not hold the GPU meanwhile.
     del parts, model
     release_memory()
-    return follow_up(settings)
+    return TrainingFinished(settings.adapter_dir)  # the pipeline runs report / merge / convert next
 
 
 # ---- settings ---------------------------------------------------------------------------------------------
@@ -138,9 +139,9 @@ def check_inputs(settings) -> Path:
     return base_dir
 
 
-def plan_run(settings, args, base_dir: Path) -> resume.StartPlan:
+def decide_start(settings, args, base_dir: Path) -> resume.StartPlan:
     run_name = f"{datetime.now():%Y-%m-%d_%H-%M-%S}_{settings.preset}"
-    current = resume.describe_run(settings, settings.train_file, settings.eval_file,
+    current = resume.run_identity(settings, settings.train_file, settings.eval_file,
                                   checkpoint_fingerprint(base_dir), run_name)
     plan = resume.plan_start(resume.read_run_state(settings.checkpoints_dir), current,
                              latest_checkpoint(settings.checkpoints_dir),
@@ -181,14 +182,14 @@ def choose_machine():
 def check_memory(settings, base_dir: Path, machine, ignore: bool = False, refuse: bool = True):
     """Print the GPU memory estimate with this run's choices; refuse early if it clearly cannot fit (unless
     `refuse` is off: `--plan` only reports). Returns the RunMemory: the plan, and whether the per-layer table goes
-    on the GPU (core/memory_plan.py)."""
-    from gemma_kit.core.memory_plan import REFUSED, describe_run, plan_run
+    on the GPU (training/memory_plan.py)."""
     from gemma_kit.training.device import gpu_memory_of
+    from gemma_kit.training.memory_plan import REFUSED, describe_run_memory, plan_run_memory
     from gemma_kit.training.model_loading import load_text_config
 
     config = load_text_config(read_config(base_dir)).to_dict()   # with transformers' defaults for absent keys
-    run = plan_run(config, settings, gpu_memory_of(machine))
-    say(describe_run(run, settings, base_dir.name))
+    run = plan_run_memory(config, settings, gpu_memory_of(machine))
+    say(describe_run_memory(run, settings, base_dir.name))
     if run.verdict in REFUSED:
         problem = memory_problem(run, settings)
         if not refuse:
@@ -201,7 +202,7 @@ def check_memory(settings, base_dir: Path, machine, ignore: bool = False, refuse
 
 
 def memory_problem(run, settings) -> UserError:
-    from gemma_kit.core.memory_plan import CLOSE_GPU_PROGRAMS, GIB, lighter_setups
+    from gemma_kit.training.memory_plan import CLOSE_GPU_PROGRAMS, GIB, lighter_setups
 
     need, free, total, name = run.plan.to_allocate / GIB, run.gpu.free / GIB, run.gpu.total / GIB, run.gpu.name
     anyway = " To try anyway: finetune_gemma.bat --ignore-memory-check."
@@ -306,7 +307,7 @@ def plan_record(schedule) -> dict:
 
 
 def record_run(settings, plan, base_dir: Path, schedule) -> None:
-    current = resume.describe_run(settings, settings.train_file, settings.eval_file, checkpoint_fingerprint(base_dir),
+    current = resume.run_identity(settings, settings.train_file, settings.eval_file, checkpoint_fingerprint(base_dir),
                                   plan.run_name)
     current["plan"] = plan_record(schedule)
     resume.write_run_state(settings.checkpoints_dir, current)
@@ -315,8 +316,8 @@ def record_run(settings, plan, base_dir: Path, schedule) -> None:
 
 # ---- train ------------------------------------------------------------------------------------------------
 def train(settings, parts: RunParts, plan) -> None:
-    from gemma_kit.core.memory_plan import lighter_setups
     from gemma_kit.training.device import OutOfMemory, memory_errors_in_plain_words
+    from gemma_kit.training.memory_plan import lighter_setups
 
     say(f"TensorBoard: {parts.run_dir} (check_tensorboard_runs.bat shows it). Ctrl+C saves a checkpoint and stops.")
     try:
@@ -336,8 +337,9 @@ def train(settings, parts: RunParts, plan) -> None:
 # ---- report -----------------------------------------------------------------------------------------------
 def report(settings, parts: RunParts, model, tokenizer, base_dir: Path, train_data, eval_data, machine,
            precision) -> int | None:
-    """Summary and adapter; an exit code if the run stopped early, None when it finished (follow_up comes next)."""
-    from gemma_kit.training.callbacks import eval_losses
+    """Summary and adapter; an exit code if the run stopped early, None when it finished (the pipeline's
+    after-training chain comes next)."""
+    from gemma_kit.training.callbacks import eval_losses_by_step
 
     state = parts.trainer.state
     if parts.guard.stopped:
@@ -349,8 +351,8 @@ def report(settings, parts: RunParts, model, tokenizer, base_dir: Path, train_da
             f"{latest_checkpoint(settings.checkpoints_dir)}.")
         say("Run finetune_gemma.bat again to continue from there.")
         return EXIT_INTERRUPTED
-    chosen = run_summary.choose_adapter(settings.checkpoints_dir, eval_losses(state.log_history), state.global_step,
-                                        exclude=set(parts.retention.undeletable))
+    chosen = run_summary.choose_adapter(settings.checkpoints_dir, eval_losses_by_step(state.log_history),
+                                        state.global_step, exclude=set(parts.retention.undeletable))
     run_summary.save_adapter(chosen, model, tokenizer, settings, base_dir)
     mark_finished(settings, state.global_step)
     summary = write_summary(settings, parts, train_data, eval_data, machine, precision, "finished", chosen)
@@ -376,37 +378,6 @@ def release_memory() -> None:
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
-
-
-ANSWER_TIMEOUT_SECONDS = 120  # training often ends overnight: nobody should have to be there to answer
-
-
-def follow_up(settings) -> int:
-    """One click from data to GGUF (as the original kit did): merge and convert right after training, unless
-    the settings say to stop. The separate .bat files stay for re-running one step."""
-    from gemma_kit.cli import run_step
-
-    if settings.report_examples > 0:
-        say("\n===== report: before / after =====")
-        try:
-            run_step("report", settings)
-        except UserError as e:  # the adapter is saved; a failed report must not block merging
-            warn(f"the before/after report failed: {e.message} (make_report.bat retries it)")
-    if settings.after_training == "stop":
-        next_step("merge_lora.bat", "gemma-kit merge-lora")
-        return 0
-    if settings.after_training == "ask":
-        answer = ask_choice("Training finished. Merge the adapter and convert to GGUF now?", ["yes", "no"], "yes",
-                            timeout=ANSWER_TIMEOUT_SECONDS)
-        if answer != "yes":
-            next_step("merge_lora.bat", "gemma-kit merge-lora")
-            return 0
-    say("\n===== merge-lora =====")
-    code = run_step("merge-lora", settings)
-    if code != 0:
-        return code
-    say("\n===== convert-gguf =====")
-    return run_step("convert-gguf", settings)
 
 
 def mark_finished(settings, step: int) -> None:

@@ -9,21 +9,17 @@ never leaves a half-merged model that looks complete.
 from __future__ import annotations
 
 import json
-import math
 import shutil
-import struct
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
-from gemma_kit.core.checkpoint import (ADAPTER_WEIGHTS_FILE, BASE_MODEL_RECORD, DTYPE_SIZES, INDEX_FILE, MERGE_RECORD,
-                                       TensorInfo, check_is_gemma3n, checkpoint_fingerprint, file_fingerprint,
-                                       index_tensors, latest_checkpoint, parse_safetensors_header,
-                                       read_base_model_record, read_config, shard_files, text_config_of)
-from gemma_kit.core.console import UserError, human_size, next_step, progress, say, warn
+from gemma_kit.core.adapter_folders import (ADAPTER_WEIGHTS_FILE, BASE_MODEL_RECORD, MERGE_RECORD, latest_checkpoint,
+                                            read_base_model_record)
+from gemma_kit.core.console import UserError, human_size, next_step, say, warn
+from gemma_kit.core.model_files import (INDEX_FILE, TensorInfo, check_is_gemma3n, checkpoint_fingerprint,
+                                        file_fingerprint, index_tensors, read_config, text_config_of)
 from gemma_kit.core.paths import atomic_folder, check_free_space
-from gemma_kit.lora_adapter import (FLOAT_DTYPES, LoraAdapter, LoraPair, LoraTarget, map_onto_checkpoint,
-                                    read_lora_adapter)
+from gemma_kit.merge.lora_adapter import LoraAdapter, LoraTarget, map_onto_checkpoint, read_lora_adapter
+from gemma_kit.merge.shard_writer import MergedShard, check_written, plan_shards, write_shards
 
 EPILOG = """examples:
   gemma-kit merge-lora
@@ -35,7 +31,6 @@ next: convert_to_gguf.bat  (or: gemma-kit convert-gguf)"""
 DTYPE_CHOICES = {"keep": None, "bf16": "BF16", "f16": "F16"}
 CONFIG_DTYPE_NAMES = {"BF16": "bfloat16", "F16": "float16"}
 SETTINGS_RECORD = "merge_settings.json"
-COPY_BUFFER_BYTES = 8 * 1024 * 1024
 
 
 def add_arguments(parser) -> None:
@@ -179,65 +174,7 @@ def check_output_folder(out_dir: Path, base_dir: Path, adapter_dir: Path) -> Non
                         "Choose another --out folder, or move that folder away and run merge_lora.bat again.")
 
 
-# ---- planning: every output tensor's type, size and place is known before writing ---------------------
-
-@dataclass(frozen=True)
-class OutputTensor:
-    source: TensorInfo
-    dtype: str                  # safetensors type in the merged checkpoint
-    lora: LoraPair | None       # None: copied (or only re-encoded for --dtype)
-
-    @property
-    def nbytes(self) -> int:
-        return math.prod(self.source.shape) * DTYPE_SIZES[self.dtype]
-
-
-@dataclass(frozen=True)
-class OutputShard:
-    source: Path
-    tensors: list[OutputTensor]   # in the source file's byte order
-    header: bytes                 # u64 length + JSON, exactly as it goes into the file
-
-    @property
-    def size(self) -> int:
-        return len(self.header) + sum(t.nbytes for t in self.tensors)
-
-
-def plan_shards(base_dir: Path, tensors: dict[str, TensorInfo], targets: list[LoraTarget],
-                out_dtype: str | None) -> list[OutputShard]:
-    lora_by_name = {t.weight.name: t.pair for t in targets}
-    shards = []
-    for path in shard_files(base_dir):
-        infos = sorted((t for t in tensors.values() if t.file == path), key=lambda t: t.offset)
-        planned = [OutputTensor(t, output_dtype(t.dtype, out_dtype), lora_by_name.get(t.name)) for t in infos]
-        source_header = parse_safetensors_header(path)
-        if all(t.dtype == t.source.dtype for t in planned):
-            header = source_header.raw  # same types, same offsets: keep the header byte for byte
-        else:
-            header = build_header(planned, source_header.metadata)
-        shards.append(OutputShard(path, planned, header))
-    return shards
-
-
-def output_dtype(source_dtype: str, out_dtype: str | None) -> str:
-    return out_dtype if out_dtype and source_dtype in FLOAT_DTYPES else source_dtype
-
-
-def build_header(tensors: list[OutputTensor], metadata: dict | None) -> bytes:
-    """A safetensors header for re-encoded tensors: same order, new offsets, padded to 8 bytes like the
-    reference writer (huggingface/safetensors: the data then starts aligned)."""
-    entries: dict = {"__metadata__": metadata} if metadata else {}
-    offset = 0
-    for t in tensors:
-        entries[t.source.name] = {"dtype": t.dtype, "shape": list(t.source.shape),
-                                  "data_offsets": [offset, offset + t.nbytes]}
-        offset += t.nbytes
-    text = json.dumps(entries, separators=(",", ":")).encode("utf-8")
-    text += b" " * (-len(text) % 8)
-    return struct.pack("<Q", len(text)) + text
-
-
-def list_other_files(base_dir: Path, shards: list[OutputShard]) -> tuple[list[Path], list[Path]]:
+def list_other_files(base_dir: Path, shards: list[MergedShard]) -> tuple[list[Path], list[Path]]:
     """Everything besides the weights goes along (config, index, tokenizer, chat template, generation
     config, preprocessors); hidden entries (.cache of a download) stay behind, and so do stray
     .safetensors files that are not part of the checkpoint."""
@@ -250,7 +187,7 @@ def list_other_files(base_dir: Path, shards: list[OutputShard]) -> tuple[list[Pa
     return extras, strays
 
 
-def planned_size(shards: list[OutputShard], extras: list[Path]) -> int:
+def planned_size(shards: list[MergedShard], extras: list[Path]) -> int:
     other = sum(p.stat().st_size if p.is_file() else sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
                 for p in extras)
     return sum(s.size for s in shards) + other
@@ -263,69 +200,7 @@ def describe_ranks_and_scales(targets: list[LoraTarget]) -> str:
             f"scale{'s' if len(scales) > 1 else ''} {', '.join(f'{s:g}' for s in scales)}")
 
 
-# ---- writing --------------------------------------------------------------------------------------------
-
-def write_shards(shards: list[OutputShard], folder: Path) -> None:
-    """One bar over all tensors; each shard is written header first, then its tensors in byte order."""
-    items = [(shard, tensor) for shard in shards for tensor in shard.tensors]
-    writer: ShardWriter | None = None
-    try:
-        for shard, tensor in progress(items, total=len(items), desc="Merging", unit="tensor"):
-            if writer is None or writer.shard is not shard:
-                if writer is not None:
-                    writer.close()
-                writer = ShardWriter(shard, folder / shard.source.name)
-            writer.write(tensor)
-    finally:
-        if writer is not None:
-            writer.close()
-
-
-class ShardWriter:
-    """Streams one output shard: the header (known in advance, since every output tensor's type and shape
-    is), then each tensor's bytes: merged block by block, re-encoded, or copied raw in chunks."""
-
-    def __init__(self, shard: OutputShard, dest: Path):
-        self.shard = shard
-        self.source: BinaryIO = open(shard.source, "rb")
-        self.dest: BinaryIO = open(dest, "wb")
-        self.buffer = bytearray(COPY_BUFFER_BYTES)
-        self.dest.write(shard.header)
-
-    def write(self, tensor: OutputTensor) -> None:
-        from gemma_kit import lora_math  # numpy is imported only when a merge runs
-
-        start = self.dest.tell()
-        if tensor.lora is not None:
-            a, b = lora_math.read_f32(tensor.lora.a), lora_math.read_f32(tensor.lora.b)
-            for block in lora_math.merged_blocks(self.source, tensor.source, a, b, tensor.lora.scale, tensor.dtype):
-                self.dest.write(memoryview(block).cast("B"))
-        elif tensor.dtype == tensor.source.dtype:
-            self.copy_raw(tensor.source.offset, tensor.source.nbytes)
-        else:
-            for block in lora_math.converted_blocks(self.source, tensor.source, tensor.dtype):
-                self.dest.write(memoryview(block).cast("B"))
-        written = self.dest.tell() - start
-        assert written == tensor.nbytes, f"{tensor.source.name}: wrote {written} bytes, planned {tensor.nbytes}"
-
-    def copy_raw(self, offset: int, nbytes: int) -> None:
-        view = memoryview(self.buffer)
-        self.source.seek(offset)
-        left = nbytes
-        while left:
-            got = self.source.readinto(view[:min(left, len(view))])
-            if not got:
-                raise UserError(f"{self.shard.source} is cut short: it ends inside a tensor.",
-                                "Download the model again (download_model.bat).")
-            self.dest.write(view[:got])
-            left -= got
-
-    def close(self) -> None:
-        self.source.close()
-        self.dest.close()
-
-
-def copy_other_files(extras: list[Path], folder: Path, shards: list[OutputShard], out_dtype: str | None) -> None:
+def copy_other_files(extras: list[Path], folder: Path, shards: list[MergedShard], out_dtype: str | None) -> None:
     """Byte-for-byte copies, except config.json and the index when --dtype changes the stored type."""
     for path in extras:
         if out_dtype and path.name == "config.json":
@@ -354,15 +229,6 @@ def write_index_with_size(source: Path, dest: Path, total_size: int) -> None:
     dest.write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
 
 
-def check_written(folder: Path, shards: list[OutputShard]) -> None:
-    """Read back the headers just written (and the index, if any): every tensor is there, in its shard,
-    with its planned type and shape."""
-    written = index_tensors(folder)
-    planned = {t.source.name: (s.source.name, t.dtype, t.source.shape) for s in shards for t in s.tensors}
-    found = {name: (info.file.name, info.dtype, info.shape) for name, info in written.items()}
-    assert found == planned, f"merged checkpoint differs from the plan: {len(found)} tensors vs {len(planned)} planned"
-
-
 def write_merge_record(dest: Path, adapter: LoraAdapter, base_dir: Path, fingerprint: str,
                        targets: list[LoraTarget], dtype_choice: str) -> None:
     lora_keys = ("r", "lora_alpha", "use_rslora", "rank_pattern", "alpha_pattern", "target_modules")
@@ -375,7 +241,7 @@ def write_merge_record(dest: Path, adapter: LoraAdapter, base_dir: Path, fingerp
     dest.write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
-def report_result(out_dir: Path, shards: list[OutputShard], targets: list[LoraTarget], strays: list[Path],
+def report_result(out_dir: Path, shards: list[MergedShard], targets: list[LoraTarget], strays: list[Path],
                   replacing: bool, dtype_choice: str) -> None:
     total = sum(len(s.tensors) for s in shards)
     kept = "copied unchanged" if dtype_choice == "keep" else f"otherwise unchanged, stored as {dtype_choice}"

@@ -14,29 +14,25 @@ import hashlib
 import json
 import random
 from array import array
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import ijson
 
-from ..core.console import UserError, ask_choice, byte_bar, next_step, say, warn
-from ..core.paths import atomic_file, check_writable_folder
-from ..core.settings import Settings
-from ..readers.common import SKIP_ODD_ITEM, WARNING_PREFIX, Conversation, FileProblem, InvalidJson, SkipCounter, \
-    Turn, UnrecognisedFile, describe_unexpected, tracebacks_shown
-from ..readers.json_stream import stream_items, stream_jsonl
-from ..readers.detect import EXPECTED_SHAPES, FORMAT_LABELS, FileShape, detect_shape
+from ..core.console import UserError, ask_choice, next_step, say, warn
+from ..core.paths import atomic_file, check_writable_folder, show_path
+from ..core.settings import DATASET_REPORT_FILE_NAME, EVAL_FILE_NAME, TRAIN_FILE_NAME, Settings
+from ..readers.common import SkipCounter
+from ..readers.conversation import Conversation, Turn
+from ..readers.dataset_report import Side, Written, build_report, check_accounting, print_summary, write_report
+from ..readers.detect import EXPECTED_SHAPES
+from ..readers.dispatch import Reading, read_exports
+from ..readers.voice import TRANSCRIPTS_FILE_NAME, VoiceBook, load_transcripts
+from ..audio.voice_stage import transcribe_if_asked
 from ..readers.normalise import drop_duplicate_dialogs, hold_out_end_of_single_dialog, normalise_conversations, \
     split_system
-from ..readers.records import conversation_from_record
-from ..readers.sender_list import read_sender_list
-from ..readers.telegram import read_telegram
-from ..readers.voice import TRANSCRIPTS_FILE_NAME, VoiceBook, load_transcripts, voice_summary
-from .dataset_voice import transcribe_if_asked
 
 EPILOG = """\
 Examples:
@@ -49,21 +45,14 @@ Next step: finetune_gemma.bat  (or: gemma-kit finetune)
 
 MODES = ["instruct", "conversational"]
 EXPORT_SUFFIXES = (".json", ".jsonl")
-REPORT_FILE_NAME = "dataset_report.json"
-OUTPUT_FILE_NAMES = {"train_dataset.jsonl", "eval_dataset.jsonl", REPORT_FILE_NAME}
-MIN_EXAMPLES_FOR_STYLE = 200  # fewer examples than this rarely move a model's style (only a smoke test)
+OUTPUT_FILE_NAMES = {TRAIN_FILE_NAME, EVAL_FILE_NAME, DATASET_REPORT_FILE_NAME}
 CHARS_PER_TOKEN_GUESS = 3.5  # the rule of thumb of issue 3, used only when tokenizer.model is not there yet
 TOKENIZER_SAMPLE_CHARS = 2_000_000  # enough for a stable chars/token ratio; the whole text would cost seconds
 TEMPLATE_TOKENS_PER_TURN = 5  # "<start_of_turn>user\n" ... "<end_of_turn>\n" in Gemma's chat template
 SKIP_DUPLICATE = "exact duplicate example"
 SKIP_DUPLICATE_MESSAGES = "message only in duplicate examples (the same text was already written)"
-SKIP_UNRECOGNISED_FILE = "unrecognised file"
-SKIP_INVALID_FILE = "file with invalid JSON"
-SKIP_UNREADABLE_FILE = "unreadable file"
 SKIP_OTHER_FILE = "file that is not .json or .jsonl (photos, media...)"
 SLOW_PARSER_WARN_BYTES = 20 * 1024 * 1024  # below this, even the slow parser takes only seconds
-PROBLEM_SKIP_REASONS = {"unrecognised": SKIP_UNRECOGNISED_FILE, "invalid_json": SKIP_INVALID_FILE,
-                        "unreadable": SKIP_UNREADABLE_FILE}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,7 +74,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         reading = read_exports(files, settings, VoiceBook(settings.transcribe_voice,
                                                           load_transcripts(out_dir / TRANSCRIPTS_FILE_NAME)), debug)
         if transcribe := transcribe_if_asked(settings, reading.voice, out_dir):
-            # Read again, now with the transcripts the transcribe-voice step has just written.
+            # Read again, now with the transcripts the transcription has just written.
             reading = read_exports(files, settings, VoiceBook(transcribe, load_transcripts(
                 out_dir / TRANSCRIPTS_FILE_NAME)), debug, show_notes=False)
         count_other_files(other_files, reading.counter, settings.root)
@@ -104,7 +93,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         written = write_splits(conversations, eval_groups, window, out_dir, reading.counter, tokens_per_char)
     check_accounting(reading.counter, written.messages_kept)
     report = build_report(settings, reading, written, mode, window, token_method, dataset, out_dir)
-    write_report(report, out_dir / REPORT_FILE_NAME)
+    write_report(report, out_dir / DATASET_REPORT_FILE_NAME)
     print_summary(report, written)
     next_step("finetune_gemma.bat", "gemma-kit finetune")
     return 0
@@ -125,14 +114,6 @@ def cyclic_gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def show_path(path: Path, root: Path) -> str:
-    """Paths in messages and the report are relative to the project folder when they are inside it."""
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
 
 
 # ---- finding the files ----------------------------------------------------------------------------------
@@ -178,7 +159,7 @@ def empty_folder_hint(other_files: list[Path], shown: str) -> str:
 
 def check_json_parser(total_bytes: int) -> None:
     """Without its C extension ijson falls back to pure Python: 27.7 s instead of 2.15 s for a 209 MB export
-    (shared/FACTS.md). The result is the same, so warn and carry on."""
+    (docs/gemma3n_facts.md "Costs"). The result is the same, so warn and carry on."""
     if ijson.backend != "yajl2_c" and total_bytes > SLOW_PARSER_WARN_BYTES:
         warn(f"The JSON reader runs without its C extension (ijson backend '{ijson.backend}'), so large exports "
              f"read about 10x slower. To fix it: pip install --force-reinstall ijson")
@@ -193,112 +174,6 @@ def choose_mode(settings: Settings, flag: str | None) -> str:
         return settings.data_mode
     return ask_choice("Which examples? instruct = each message with its reply; conversational = replies with "
                       f"up to {settings.window_size} earlier messages as context", MODES, "instruct")
-
-
-# ---- reading ----------------------------------------------------------------------------------------------
-@dataclass
-class Reading:
-    """Everything the readers produced, over all files."""
-
-    conversations: list[Conversation] = field(default_factory=list)
-    counter: SkipCounter = field(default_factory=SkipCounter)
-    files: list[dict[str, Any]] = field(default_factory=list)
-    problems: list[dict[str, Any]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    voice: VoiceBook = field(default_factory=VoiceBook)
-
-
-def read_exports(files: list[Path], settings: Settings, voice: VoiceBook | None = None, debug: bool = False,
-                 show_notes: bool = True) -> Reading:
-    reading = Reading(voice=voice or VoiceBook())
-    with byte_bar(sum(p.stat().st_size for p in files), "Reading exports") as bar, tracebacks_shown(debug):
-        for path in files:
-            label = show_path(path, settings.root)
-            try:
-                read_one_file(path, label, settings, reading, bar)
-            except FileProblem as problem:
-                record_problem(reading, label, problem)
-            except OSError as e:
-                record_problem(reading, label, FileProblem(f"could not be read ({e.strerror or e})"))
-            except Exception as e:  # noqa: BLE001 - one odd file must never abort the run (issue 19)
-                record_problem(reading, label, FileProblem(
-                    f"has a shape this step did not expect ({describe_unexpected(e)}; --debug shows where)"))
-    if any(p["problem"] == "unrecognised" for p in reading.problems):
-        say(f"Formats this step reads: {EXPECTED_SHAPES}")
-    for note in reading.notes if show_notes else ():
-        print_note(note)
-    return reading
-
-
-def print_note(note: str) -> None:
-    if note.startswith(WARNING_PREFIX):
-        warn(note[len(WARNING_PREFIX):])
-    else:
-        say(note)
-
-
-def read_one_file(path: Path, label: str, settings: Settings, reading: Reading, bar: Any) -> None:
-    """Read a whole file before keeping anything from it, so a file that breaks half-way leaves no trace."""
-    shape = detect_shape(path)
-    counter, notes, formats, voice = SkipCounter(), [], Counter(), reading.voice.for_one_file()
-    conversations = list(conversations_of_file(path, shape, label, settings, counter, notes, formats, bar, voice))
-    first_group = len(reading.conversations)
-    for i, conversation in enumerate(conversations):
-        conversation.group = first_group + i
-    reading.conversations.extend(conversations)
-    reading.counter.merge(counter)
-    reading.voice.merge(voice)
-    reading.notes.extend(notes)
-    reading.files.append({"path": label, "format": shape.label, "record_formats": dict(formats),
-                          "conversations": len(conversations), "messages_read": counter.messages_read})
-
-
-def conversations_of_file(path: Path, shape: FileShape, label: str, settings: Settings, counter: SkipCounter,
-                          notes: list[str], formats: Counter, bar: Any,
-                          voice: VoiceBook | None = None) -> Iterator[Conversation]:
-    if shape.reader in ("telegram_chat", "telegram_account"):
-        yield from read_telegram(path, shape, label, settings.telegram_owner, settings.include_group_chats,
-                                 counter, notes, bar, voice)
-    elif shape.reader == "sender_list":
-        conversation = read_sender_list(stream_items(path, shape.prefix, bar), label, counter)
-        if conversation is not None:
-            yield conversation
-    else:
-        yield from conversations_of_records(path, shape, label, counter, formats, bar)
-
-
-def conversations_of_records(path: Path, shape: FileShape, label: str, counter: SkipCounter, formats: Counter,
-                             bar: Any) -> Iterator[Conversation]:
-    if shape.prefix is None:
-        records = ((f"{label}, line {n}", record) for n, record in stream_jsonl(path, bar, counter, label))
-    else:
-        items = stream_items(path, shape.prefix, bar)
-        records = ((f"{label}, record {n}", record) for n, record in enumerate(items, 1))
-    for where, record in records:
-        # A record is read into its own counter first, so one that breaks half-way is counted once, whole.
-        record_counter = SkipCounter()
-        try:
-            kind, conversation = conversation_from_record(record, where, record_counter)
-        except Exception as e:  # noqa: BLE001 - an odd record is skipped and counted, the file goes on
-            counter.read(1)
-            counter.skip(SKIP_ODD_ITEM, unit="records", messages=1, where=f"{where}: {describe_unexpected(e)}")
-            continue
-        counter.merge(record_counter)
-        if kind is not None:
-            formats[FORMAT_LABELS[kind]] += 1
-        if conversation is not None:
-            yield conversation
-
-
-def record_problem(reading: Reading, label: str, problem: FileProblem) -> None:
-    entry: dict[str, Any] = {"path": label, "problem": problem.kind, "detail": problem.detail}
-    if isinstance(problem, UnrecognisedFile):
-        entry["first_keys"] = problem.first_keys
-    if isinstance(problem, InvalidJson):
-        entry.update(line=problem.line, column=problem.column)
-    reading.problems.append(entry)
-    reading.counter.skip(PROBLEM_SKIP_REASONS[problem.kind], unit="files", where=f"{label}: {problem.detail}")
-    warn(f"{label}: {problem.detail}. Skipped this file.")
 
 
 # ---- checks that end the step with advice --------------------------------------------------------------------
@@ -358,29 +233,9 @@ def example_window(mode: str, window_size: int) -> int:
     return window
 
 
-@dataclass
-class Side:
-    """One output file: where it goes, its counts and the token estimate of each example."""
-
-    path: Path
-    file: BinaryIO | None = None  # open only while it is written
-    examples: int = 0
-    conversations: int = 0
-    tokens: array = field(default_factory=lambda: array("d"))
-
-
-@dataclass
-class Written:
-    train: Side
-    eval: Side
-    message_lengths: array  # characters of every kept turn
-    messages_kept: int
-    replaced: bool  # the outputs of an earlier run were there and are now replaced
-
-
 def write_splits(conversations: list[Conversation], eval_groups: set[int], window: int, out_dir: Path,
                  counter: SkipCounter, tokens_per_char: float) -> Written:
-    train, evaluation = Side(out_dir / "train_dataset.jsonl"), Side(out_dir / "eval_dataset.jsonl")
+    train, evaluation = Side(out_dir / TRAIN_FILE_NAME), Side(out_dir / EVAL_FILE_NAME)
     replaced = train.path.exists() or evaluation.path.exists()
     lengths, seen, kept = array("I"), set(), 0
     with atomic_file(train.path) as train_tmp, atomic_file(evaluation.path) as eval_tmp, \
@@ -475,103 +330,3 @@ def sample_texts(conversations: list[Conversation], max_chars: int) -> list[str]
     return texts[::step]
 
 
-# ---- report ------------------------------------------------------------------------------------------------
-def percentiles(values: Any, points: tuple[int, ...] = (50, 90, 99)) -> dict[str, float]:
-    ordered = sorted(values)
-    if not ordered:
-        return {}
-    picked = {f"p{p}": ordered[min(len(ordered) - 1, (len(ordered) * p) // 100)] for p in points}
-    return {**{k: round(v) for k, v in picked.items()}, "max": round(ordered[-1])}
-
-
-def build_report(settings: Settings, reading: Reading, written: Written, mode: str, window: int,
-                 token_method: str, dataset: Path, out_dir: Path) -> dict[str, Any]:
-    counter, train, evaluation = reading.counter, written.train, written.eval
-    all_tokens = train.tokens + evaluation.tokens
-    too_long = sum(1 for t in all_tokens if t > settings.max_seq_length)
-    return {
-        "mode": mode, "window_size": window if mode == "conversational" else None,
-        "dataset": show_path(dataset, settings.root),
-        "files": reading.files,
-        "files_per_format": dict(Counter(f["format"] for f in reading.files)),
-        "problem_files": reading.problems,
-        "notes": reading.notes,
-        "messages": {"read": counter.messages_read, "kept": written.messages_kept,
-                     "skipped": counter.messages_skipped},
-        "conversations": {"train": train.conversations, "eval": evaluation.conversations},
-        "examples": {"train": train.examples, "eval": evaluation.examples},
-        "skipped": skipped_report(counter),
-        "voice": reading.voice.report(),
-        "message_length_chars": percentiles(written.message_lengths),
-        "tokens": {"method": token_method, "train": round(sum(train.tokens)), "eval": round(sum(evaluation.tokens)),
-                   "per_example": percentiles(all_tokens, (50, 95)), "max_seq_length": settings.max_seq_length,
-                   "examples_longer_than_max_seq_length": too_long},
-        "warnings": report_warnings(train.examples, too_long, settings.max_seq_length),
-        "outputs": {"train": show_path(train.path, settings.root), "eval": show_path(evaluation.path, settings.root),
-                    "report": show_path(out_dir / REPORT_FILE_NAME, settings.root)},
-        "settings": {k: getattr(settings, k) for k in ("data_mode", "telegram_owner", "include_group_chats",
-                                                      "min_dialog_messages", "max_message_length",
-                                                      "max_dialog_length", "window_size", "eval_fraction", "seed",
-                                                      "transcribe_voice")},
-    }
-
-
-def check_accounting(counter: SkipCounter, messages_kept: int) -> None:
-    """Our invariant: every message read is either in a kept dialog or counted under a skip reason."""
-    if counter.messages_read != messages_kept + counter.messages_skipped:
-        raise RuntimeError(f"message accounting is off: read {counter.messages_read}, kept {messages_kept} + "
-                           f"skipped {counter.messages_skipped} = {messages_kept + counter.messages_skipped}")
-
-
-def skipped_report(counter: SkipCounter) -> dict[str, Any]:
-    ranked = sorted(counter.reasons.items(), key=lambda kv: (-kv[1].count, kv[0]))
-    return {reason: {"unit": r.unit, "count": r.count, "messages": r.messages, "where": r.examples}
-            for reason, r in ranked}
-
-
-def report_warnings(train_examples: int, too_long: int, max_seq_length: int) -> list[str]:
-    warnings = []
-    if train_examples < MIN_EXAMPLES_FOR_STYLE:
-        warnings.append(f"Only {train_examples} training examples: enough to test the pipeline, but "
-                        f"too few to change the model's style (aim for {MIN_EXAMPLES_FOR_STYLE}+; more chats help).")
-    if too_long:
-        warnings.append(f"{too_long:,} examples are longer than max_seq_length = {max_seq_length} tokens and will "
-                        f"be cut during training (raise max_seq_length, or use a smaller window_size).")
-    return warnings
-
-
-def write_report(report: dict[str, Any], dest: Path) -> None:
-    with atomic_file(dest) as tmp:
-        tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-def print_summary(report: dict[str, Any], written: Written) -> None:
-    formats = ", ".join(f"{n} {label}" for label, n in report["files_per_format"].items())
-    say(f"Read {len(report['files'])} file(s): {formats}.")
-    m, c, e = report["messages"], report["conversations"], report["examples"]
-    say(f"Kept {m['kept']:,} of {m['read']:,} messages, in {c['train'] + c['eval']:,} dialogs "
-        f"(training {c['train']:,}, evaluation {c['eval']:,}).")
-    lengths, tokens = report["message_length_chars"], report["tokens"]
-    say(f"Message length in characters: median {lengths['p50']:,}, 90% up to {lengths['p90']:,}, "
-        f"longest {lengths['max']:,}.")
-    say(f"Tokens ({tokens['method']}): {tokens['train']:,} training, {tokens['eval']:,} evaluation; "
-        f"per example median {tokens['per_example']['p50']:,}, longest {tokens['per_example']['max']:,}.")
-    print_skipped(report["skipped"], report["outputs"]["report"])
-    if line := voice_summary(report["voice"]):
-        say(line)
-    for warning in report["warnings"]:
-        warn(warning)
-    if written.replaced:
-        say(f"Replaced the previous {report['outputs']['train']} and {report['outputs']['eval']}.")
-    say(f"Wrote {report['outputs']['train']} ({e['train']:,} examples, {report['mode']} mode) and "
-        f"{report['outputs']['eval']} ({e['eval']:,} examples).")
-
-
-def print_skipped(skipped: dict[str, Any], report_path: str) -> None:
-    if not skipped:
-        say("Nothing was skipped.")
-        return
-    say("Skipped:")
-    for reason, entry in skipped.items():
-        say(f"  {entry['count']:>9,} {entry['unit']:<13} {reason}")
-    say(f"The full list, with where each reason happened, is in {report_path}.")

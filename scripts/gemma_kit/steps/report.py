@@ -17,12 +17,11 @@ from pathlib import Path
 
 from ..core.console import UserError, progress, say
 from ..core.paths import atomic_file
-from ..core.settings import Settings
+from ..core.settings import DATASET_REPORT_FILE_NAME, REPORT_FILE_NAME, Settings
 
 EPILOG = ("Example: gemma-kit report --examples 20\n"
           "It runs by itself at the end of finetune_gemma.bat; run it again after choosing another adapter.")
 
-REPORT_FILE = "report.html"
 BATCH = 4  # prompts generated together: one forward pass per new token for the whole batch
 
 
@@ -66,7 +65,7 @@ def load_models(settings: Settings, adapter: Path):
     from peft import PeftModel
     from transformers import AutoTokenizer
 
-    from ..core.checkpoint import read_config
+    from ..core.model_files import read_config
     from ..training.device import choose_device, choose_precision, detect_machine
     from ..training.model_loading import load_text_config, load_text_model
 
@@ -116,12 +115,12 @@ def generate_all(model, tokenizer, samples: list[Sample], settings: Settings) ->
             sample.base, sample.tuned = b, t
 
 
-def eval_losses(model, tokenizer, settings: Settings) -> tuple[float, float]:
+def mean_eval_losses(model, tokenizer, settings: Settings) -> tuple[float, float]:
     """Token-weighted loss over the assistant replies of the eval file: (base, fine-tuned)."""
     import torch
 
     from ..training.chunked_loss import compute_chunked_loss
-    from ..training.collate import prepare_examples, read_conversations
+    from ..training.collate import IGNORE_INDEX, prepare_examples, read_conversations
 
     data = prepare_examples(tokenizer, read_conversations(settings.eval_file), settings.max_seq_length,
                             settings.eval_file, for_eval=True)
@@ -136,7 +135,7 @@ def eval_losses(model, tokenizer, settings: Settings) -> tuple[float, float]:
     for example in progress(data.examples, total=len(data.examples), desc="Eval loss", unit="ex"):
         ids = torch.tensor([example["input_ids"]], device=device)
         labels = torch.tensor([example["labels"]], device=device)
-        counted = int((labels[:, 1:] != -100).sum())
+        counted = int((labels[:, 1:] != IGNORE_INDEX).sum())
         for key in totals:
             with torch.no_grad():
                 if key == "base":
@@ -174,9 +173,9 @@ def run(settings: Settings, args) -> int:
                                           "lower report_max_new_tokens or report_examples in settings.toml"):
             model, tokenizer = load_models(settings, adapter)
             generate_all(model, tokenizer, samples, settings)
-            base_loss, tuned_loss = eval_losses(model, tokenizer, settings)
+            base_loss, tuned_loss = mean_eval_losses(model, tokenizer, settings)
     facts = collect_facts(settings, adapter, base_loss, tuned_loss)
-    dest = settings.path(getattr(args, "output", None) or Path(settings.output_dir) / REPORT_FILE)
+    dest = settings.path(getattr(args, "output", None) or Path(settings.output_dir) / REPORT_FILE_NAME)
     with atomic_file(dest) as tmp:
         tmp.write_text(render_page(samples, facts), encoding="utf-8")
     print_summary(samples, facts, dest)
@@ -185,7 +184,7 @@ def run(settings: Settings, args) -> int:
 
 def collect_facts(settings: Settings, adapter: Path, base_loss: float, tuned_loss: float) -> dict:
     summary = read_json(settings.path(settings.output_dir) / "training_summary.json")
-    dataset = read_json(settings.path(settings.data_dir) / "dataset_report.json")
+    dataset = read_json(settings.path(settings.data_dir) / DATASET_REPORT_FILE_NAME)
     return {"base_loss": base_loss, "tuned_loss": tuned_loss, "adapter": str(adapter),
             "preset": settings.preset, "steps": summary.get("step"), "train_seconds": summary.get("train_seconds"),
             "train_examples": summary.get("train_examples"), "eval_examples": summary.get("eval_examples"),

@@ -1,26 +1,14 @@
 """Turn the Telegram voice messages prepare-dataset found into text, with Gemma 3n's own audio encoder.
 
-Reads the list prepare-dataset wrote (data/voice_messages.json), and for each message of the side(s) the
-transcribe_voice setting names ("mine" = yours, "all" = both) decodes the audio, cuts it into pieces of at
-most 30 s at quiet moments, and asks the model what was said. Every result goes to data/voice_transcripts.jsonl
-as soon as it is known, keyed by the audio's content hash: a second run (or one after Ctrl+C) only does what is
-left, and loads no model when nothing is. Empty or made-up transcripts are kept there too, marked, so they are
-counted as skipped and not tried again. prepare-dataset runs this step itself when the setting asks.
+Reads data/voice_messages.json (written by prepare-dataset) and writes data/voice_transcripts.jsonl, keyed by the
+audio's content hash, so a second run (or one after Ctrl+C) only does what is left. The work is the audio wing's
+(audio/transcription.py); prepare-dataset runs the same function itself when transcribe_voice asks.
 """
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import time
-from collections import Counter
-from dataclasses import dataclass, field
-from pathlib import Path
 
-from ..core.console import UserError, say, warn
 from ..core.settings import Settings
-from ..readers.voice import ROLES_TO_TRANSCRIBE, TRANSCRIPTS_FILE_NAME, VOICE_LIST_FILE_NAME, VoiceMessage, \
-    file_digest, load_transcripts
 
 EPILOG = """\
 Examples:
@@ -30,180 +18,14 @@ Examples:
 Next step: prepare_dataset.bat  (or: gemma-kit prepare-dataset), which puts the transcripts into the dataset
 """
 
-# Audio decoded at a time: pieces are batched by length inside this much, and RAM stays at ~40 MB of samples.
-DECODE_CHUNK_SECONDS = 600
-BATCH_SIZE = {"cuda": 8, "cpu": 4}
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=None,
                         help="pieces of audio per model call (default: 8 on a GPU, 4 on the CPU)")
 
 
-@dataclass
-class Job:
-    """One audio file to transcribe (several voice messages may share it, e.g. the same file exported twice)."""
-
-    digest: str
-    voice: VoiceMessage
-    texts: list[str] = field(default_factory=list)
-    ran_out: bool = False
-    pieces_left: int = 0
-    seconds: float = 0.0
-
-
 def run(settings: Settings, args: argparse.Namespace) -> int:
+    from ..audio.transcription import transcribe_voices   # torch and the model: only when this step runs
+
     out_dir = settings.path(getattr(args, "output", None) or settings.data_dir)
-    voices = wanted_voices(settings, out_dir)
-    cache_path = out_dir / TRANSCRIPTS_FILE_NAME
-    cache = load_transcripts(cache_path)
-    jobs: dict[str, Job] = {}
-    reused = 0
-    for voice in voices:
-        digest = file_digest(Path(voice.file))
-        if digest in cache:
-            reused += 1
-        else:
-            jobs.setdefault(digest, Job(digest, voice))
-    if not jobs:
-        say(f"All {len(voices):,} voice messages to transcribe are already in {cache_path.name}; the model is "
-            f"not loaded.")
-        return 0
-    if reused:
-        say(f"{reused:,} voice messages are already transcribed ({cache_path.name}); {len(jobs):,} to go.")
-    transcribe_jobs(settings, list(jobs.values()), cache_path, getattr(args, "batch_size", None))
-    return 0
-
-
-def wanted_voices(settings: Settings, out_dir: Path) -> list[VoiceMessage]:
-    listing = out_dir / VOICE_LIST_FILE_NAME
-    if settings.transcribe_voice == "no":
-        raise UserError("The transcribe_voice setting is \"no\", so there is nothing to transcribe.",
-                        "Set transcribe_voice = \"mine\" (your voice messages) or \"all\" in settings.toml, or run "
-                        "gemma-kit transcribe-voice --set transcribe_voice=mine")
-    if not listing.exists():
-        raise UserError(f"There is no list of voice messages yet ({listing.name} in {out_dir}).",
-                        "Run prepare_dataset.bat first: it finds the voice messages in your Telegram export.")
-    try:
-        voices = [VoiceMessage(**entry) for entry in json.loads(listing.read_text(encoding="utf-8"))]
-    except (json.JSONDecodeError, TypeError) as e:
-        raise UserError(f"{listing} is damaged ({e}).", "Run prepare_dataset.bat again; it writes it anew.") from e
-    roles = ROLES_TO_TRANSCRIBE[settings.transcribe_voice]
-    wanted = [v for v in voices if v.file and v.role in roles]
-    missing = [v for v in wanted if not Path(v.file).is_file()]
-    if missing:
-        warn(f"{len(missing):,} voice messages' audio files are gone since prepare-dataset listed them (first: "
-             f"{missing[0].file}); they are left out.")
-    return [v for v in wanted if Path(v.file).is_file()]
-
-
-def transcribe_jobs(settings: Settings, jobs: list[Job], cache_path: Path, batch_size: int | None) -> None:
-    from ..audio.decode import SAMPLE_RATE, Undecodable, decode_audio, split_at_quiet_points
-    from ..audio.transcriber import Transcriber, judge_transcript
-    from ..training.device import choose_device, detect_machine, memory_errors_in_plain_words
-
-    check_model_has_ears(settings.model_dir)
-    machine = detect_machine()
-    device = choose_device(machine.cuda_available)
-    minutes = sum(j.voice.seconds for j in jobs) / 60
-    say(f"Transcribing {len(jobs):,} voice messages ({minutes:,.1f} min of audio) on the "
-        f"{'GPU ' + machine.gpu_name if device == 'cuda' else 'CPU'}; loading the model {settings.model_dir.name}.")
-    started = time.monotonic()
-    batch = batch_size or BATCH_SIZE[device]
-    lighter = f"use --batch-size {max(1, batch // 2)}" if batch > 1 else "use the E2B model (model = \"E2B\")"
-    with memory_errors_in_plain_words("loading the model for transcription", lighter):
-        transcriber = Transcriber(settings.model_dir, device, machine.bf16_supported)
-    done_seconds = 0.0
-    statuses: Counter = Counter()
-    jobs = sorted(jobs, key=lambda j: j.voice.seconds)  # similar lengths end up in one chunk, then one batch
-    cache_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(cache_path, "a", encoding="utf-8") as cache, \
-            audio_bar(round(minutes * 60)) as bar:
-        try:
-            for chunk in chunks_by_seconds(jobs, DECODE_CHUNK_SECONDS):
-                pieces = []
-                for job in chunk:
-                    try:
-                        samples = decode_audio(Path(job.voice.file))
-                    except Undecodable as e:
-                        write_entry(cache, job, "", "undecodable", detail=str(e))
-                        statuses["undecodable"] += 1
-                        bar.update(round(job.voice.seconds))
-                        continue
-                    job.seconds = len(samples) / SAMPLE_RATE
-                    cut = split_at_quiet_points(samples)
-                    job.texts, job.pieces_left = [""] * len(cut), len(cut)
-                    pieces += [(job, i, piece) for i, piece in enumerate(cut)]
-                pieces.sort(key=lambda p: len(p[2]))
-                for start in range(0, len(pieces), batch):
-                    group = pieces[start:start + batch]
-                    with memory_errors_in_plain_words("transcribing voice messages", lighter):
-                        heard_pieces = transcriber.transcribe([p[2] for p in group])
-                    for (job, i, piece), (text, ran_out) in zip(group, heard_pieces):
-                        job.texts[i], job.ran_out = text, job.ran_out or ran_out
-                        job.pieces_left -= 1
-                        bar.update(round(len(piece) / SAMPLE_RATE))
-                        if job.pieces_left == 0:
-                            heard = judge_transcript(" ".join(job.texts), job.seconds, job.ran_out)
-                            write_entry(cache, job, heard.text, heard.status)
-                            statuses[heard.status] += 1
-                            done_seconds += job.seconds
-        except KeyboardInterrupt:
-            say(f"\nStopped: the transcripts done so far are kept in {cache_path.name}; run again to continue.")
-            raise
-    spent = time.monotonic() - started
-    say_outcome(statuses)
-    say(f"Transcribed {done_seconds / 60:,.1f} min of audio in {spent:,.0f} s "
-        f"({done_seconds / max(spent, 1e-9):,.1f} s of audio per second, model loading included).")
-
-
-def say_outcome(statuses: Counter) -> None:
-    say(f"Transcripts kept: {statuses['ok']:,}.")
-    if statuses["empty"] + statuses["made_up"]:
-        say(f"Left out: {statuses['empty']:,} empty and {statuses['made_up']:,} that looked made up (repeated "
-            f"words, or far more text than the recording can hold); they are counted in the dataset report.")
-    if statuses["undecodable"]:
-        say(f"{statuses['undecodable']:,} audio files could not be decoded (round videos are MP4, which needs "
-            f"ffmpeg, and the kit does not install it); they are counted as skipped.")
-
-
-def check_model_has_ears(model_dir: Path) -> None:
-    """The model folder must hold the audio encoder's feature-extractor settings (every Gemma 3n -it download
-    does); a folder without them is an incomplete download or a text-only copy."""
-    if not (model_dir / "config.json").exists():
-        raise UserError(f"The model is not in {model_dir} yet, and transcribing voice messages needs it.",
-                        "Run download_model.bat first (or set transcribe_voice = \"no\" to leave voice messages "
-                        "out for now).")
-    if not (model_dir / "preprocessor_config.json").exists():
-        raise UserError(f"{model_dir} has no preprocessor_config.json, the settings of the model's audio input.",
-                        "Run download_model.bat again: it completes the download.")
-
-
-def audio_bar(total_seconds: int):
-    """Seconds of audio done / left, and the time left at the speed so far."""
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total_seconds, desc="Transcribing", unit=" s of audio", dynamic_ncols=True,
-                disable=bool(os.environ.get("GEMMA_KIT_NO_PROGRESS")))
-
-
-def chunks_by_seconds(jobs: list[Job], limit: float):
-    chunk, total = [], 0.0
-    for job in jobs:
-        if chunk and total + job.voice.seconds > limit:
-            yield chunk
-            chunk, total = [], 0.0
-        chunk.append(job)
-        total += job.voice.seconds
-    if chunk:
-        yield chunk
-
-
-def write_entry(cache, job: Job, text: str, status: str, detail: str = "") -> None:
-    """One line per audio file, flushed at once: Ctrl+C or a crash loses at most the messages in progress."""
-    entry = {"sha256": job.digest, "status": status, "text": text, "seconds": round(job.seconds, 2),
-             "pieces": len(job.texts), "file": Path(job.voice.file).name}
-    if detail:
-        entry["detail"] = detail
-    cache.write(json.dumps(entry, ensure_ascii=False) + "\n")
-    cache.flush()
+    return transcribe_voices(settings, out_dir, getattr(args, "batch_size", None))

@@ -17,7 +17,7 @@ from transformers import TrainerCallback
 
 from gemma_kit.core.console import UserError, say, warn
 
-from gemma_kit.core.checkpoint import list_checkpoints
+from gemma_kit.core.adapter_folders import list_checkpoints
 
 
 # ---- which checkpoints to keep ------------------------------------------------------------------------------
@@ -38,7 +38,7 @@ def checkpoints_to_delete(eval_loss_by_step: dict[int, float | None], keep_best:
     return sorted(step for step in eval_loss_by_step if step not in keep)
 
 
-def eval_losses(log_history: list[dict]) -> dict[int, float]:
+def eval_losses_by_step(log_history: list[dict]) -> dict[int, float]:
     return {entry["step"]: entry["eval_loss"] for entry in log_history if "eval_loss" in entry}
 
 
@@ -59,7 +59,7 @@ class ManageBestCheckpointsCallback(TrainerCallback):
 
     def on_save(self, args, state, control, **kwargs):
         found = list_checkpoints(Path(args.output_dir))
-        losses = eval_losses(state.log_history)
+        losses = eval_losses_by_step(state.log_history)
         doomed = {found[step]: step for step in checkpoints_to_delete({s: losses.get(s) for s in found},
                                                                         self.keep_best)}
         # A half-deleted folder may no longer count as a checkpoint (its trainer_state.json went first): keep trying.
@@ -109,7 +109,7 @@ class RecordBaseModelCallback(TrainerCallback):
         self.base_dir = base_dir
 
     def on_save(self, args, state, control, **kwargs):
-        from gemma_kit.core.checkpoint import write_base_model_record
+        from gemma_kit.core.adapter_folders import write_base_model_record
 
         folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         if folder.is_dir():

@@ -18,8 +18,8 @@ bf16 the tanh is computed more exactly here; the training and eval losses both c
 """
 from __future__ import annotations
 
-from gemma_kit.core.memory_plan import LOSS_CHUNK_TOKENS
 from gemma_kit.training.collate import IGNORE_INDEX
+from gemma_kit.training.memory_plan import LOSS_CHUNK_TOKENS
 
 
 def softcap_logits(logits, cap: float | None):

@@ -30,7 +30,7 @@ EVAL_MARK = "for_eval"   # set on evaluation examples so that the padding count 
 
 
 @dataclass(frozen=True)
-class Conversation:
+class TrainingDialog:
     line: int                 # line number in the JSONL file (1-based), for messages to the user
     messages: tuple           # ({"role": ..., "content": ...}, ...), ending with an assistant turn
 
@@ -64,7 +64,7 @@ def problem_with_record(record) -> str | None:
     return None
 
 
-def read_conversations(path: Path) -> list[Conversation]:
+def read_conversations(path: Path) -> list[TrainingDialog]:
     if not path.is_file():
         raise UserError(f"{path} does not exist.",
                         "Run prepare_dataset.bat first: it turns your chat exports into this file.")
@@ -84,7 +84,7 @@ def read_conversations(path: Path) -> list[Conversation]:
                                 'Each line must be {"messages": [{"role": "user", "content": "..."}, '
                                 '{"role": "assistant", "content": "..."}]}. Run prepare_dataset.bat again, or fix '
                                 "or delete that line.")
-            conversations.append(Conversation(line_no, tuple(record["messages"])))
+            conversations.append(TrainingDialog(line_no, tuple(record["messages"])))
     if not conversations:
         raise UserError(f"{path} has no examples.",
                         "Put chat exports into dataset/ and run prepare_dataset.bat again.")
@@ -155,14 +155,14 @@ def fit_to_length(tokenizer, messages, max_tokens: int,
         dropped += 1
 
 
-def last_exchanges(conversations: list[Conversation]) -> frozenset:
+def last_exchanges(conversations: list[TrainingDialog]) -> frozenset:
     """The (message, reply) each example ends with: a reply found here is learned by that example, so any other
     example that holds it as history leaves it out of its loss."""
     return frozenset(exchange_key(c.messages[-2], c.messages[-1]) for c in conversations
                      if len(c.messages) >= 2 and c.messages[-2]["role"] == "user")
 
 
-def prepare_examples(tokenizer, conversations: list[Conversation], max_tokens: int, path: Path,
+def prepare_examples(tokenizer, conversations: list[TrainingDialog], max_tokens: int, path: Path,
                      for_eval: bool = False) -> PreparedData:
     import jinja2
 
@@ -198,7 +198,7 @@ def spread_subset(data: PreparedData, limit: int) -> PreparedData:
                         sum(1 for e in picked for t in e["labels"] if t != IGNORE_INDEX))
 
 
-def sample_prompt_ids(tokenizer, conversations: list[Conversation], count: int, max_tokens: int) -> list[list[int]]:
+def sample_prompt_ids(tokenizer, conversations: list[TrainingDialog], count: int, max_tokens: int) -> list[list[int]]:
     """Token ids of the first `count` eval conversations up to their last reply, ready for the model to answer
     (fixed prompts, so replies can be compared from one evaluation to the next). A long one loses its oldest
     exchanges, whole: the prompt keeps "<bos>", the system turn and every turn marker, as LM Studio would send it.

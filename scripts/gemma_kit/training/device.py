@@ -18,7 +18,7 @@ import contextlib
 from dataclasses import dataclass
 
 from gemma_kit.core.console import UserError
-from gemma_kit.core.memory_plan import CLOSE_GPU_PROGRAMS
+from gemma_kit.training.memory_plan import CLOSE_GPU_PROGRAMS
 
 BF16_GPU_NOTE = "this GPU computes in bfloat16 natively"
 FP16_GPU_NOTE = ("this GPU has no native bfloat16, and Gemma 3n overflows in float16 (activations beyond 65,504 "
@@ -83,8 +83,8 @@ def detect_machine() -> Machine:
 
 
 def gpu_memory_of(machine: Machine):
-    """The memory plan's view of the GPU (core/memory_plan.py), or None without one."""
-    from gemma_kit.core.memory_plan import GpuMemory
+    """The memory plan's view of the GPU (training/memory_plan.py), or None without one."""
+    from gemma_kit.training.memory_plan import GpuMemory
 
     if not machine.cuda_available:
         return None

@@ -5,7 +5,7 @@ sees every tensor each aten operation returns (the backward's too: on the CPU au
 thread), adds its storage's bytes when first seen (views of an operation's inputs are not new memory) and
 subtracts them when the storage is freed. Scratch memory
 inside a kernel is not seen; the tensors that autograd keeps and the logits are, which is what the loss patches
-change. Used by tests/test_memory_patches.py and bench/bench_memory_patches.py.
+change. Used only by tests/test_memory_patches.py and bench/bench_memory_patches.py: no step imports it.
 """
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import contextlib
 import os
 from pathlib import Path
 
-from gemma_kit.core.checkpoint import MULTIMODAL_TEXT_PREFIX, TensorInfo, index_tensors, text_config_of
+from gemma_kit.core.model_files import MULTIMODAL_TEXT_PREFIX, TensorInfo, index_tensors, text_config_of
 
 from . import patches, per_layer_offload
 from .device import Precision
@@ -28,7 +28,7 @@ def summarize_left_out(tensors: dict[str, TensorInfo], text_config: dict) -> dic
     """What of the checkpoint the text model does not load: {group: (tensors, parameters)}.
 
     Besides the multimodal parts, the KV-shared layers' k/v/k_norm are stored but unused (those layers reuse an
-    earlier layer's keys and values; shared/FACTS.md)."""
+    earlier layer's keys and values; docs/gemma3n_facts.md "The obvious merge loses tensors")."""
     first_shared = text_config["num_hidden_layers"] - text_config.get("num_kv_shared_layers", 0)
     groups: dict[str, tuple[int, int]] = {}
     for name, info in tensors.items():

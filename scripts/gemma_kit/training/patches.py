@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from gemma_kit.core.console import say
 
-# Leaf names of the Linear layers that stay out of 4-bit (shared/FACTS.md "4-bit on CPU, and what stays out"):
+# Leaf names of the Linear layers that stay out of 4-bit (docs/gemma3n_facts.md "4-bit loading on a CPU"):
 # bitsandbytes' skip list matches a module's own name, so naming the parents ("altup", "laurel") keeps nothing
 # out. Why each one: altup's coefficients are clamped in place during training, which fails on packed 4-bit
 # bytes ("RuntimeError: result type Float can't be cast to the desired output type unsigned char", transformers

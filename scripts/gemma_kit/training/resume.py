@@ -13,9 +13,10 @@ import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gemma_kit.core.checkpoint import ADAPTER_WEIGHTS_FILE, TRAINER_STATE_FILE, file_fingerprint, \
-    parse_safetensors_header
+from gemma_kit.core.adapter_folders import ADAPTER_WEIGHTS_FILE, TRAINER_STATE_FILE
 from gemma_kit.core.console import UserError
+from gemma_kit.core.json_files import read_json_object
+from gemma_kit.core.model_files import file_fingerprint, parse_safetensors_header
 from gemma_kit.core.paths import atomic_file
 
 RUN_STATE_FILE = "run_state.json"
@@ -57,7 +58,7 @@ class StartPlan:
     changes: tuple[Change, ...] = field(default_factory=tuple)
 
 
-def describe_run(settings, train_file: Path, eval_file: Path, base_fingerprint: str, run_name: str) -> dict:
+def run_identity(settings, train_file: Path, eval_file: Path, base_fingerprint: str, run_name: str) -> dict:
     return {"run_name": run_name,
             "settings": {key: getattr(settings, key) for key in TRAINING_SETTINGS},
             "train_data": file_fingerprint(train_file), "eval_data": file_fingerprint(eval_file),
@@ -118,11 +119,7 @@ def read_run_state(checkpoints_dir: Path) -> dict | None:
     path = checkpoints_dir / RUN_STATE_FILE
     if not path.exists():
         return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise UserError(f"{path} is damaged (invalid JSON at line {e.lineno}).",
-                        "Delete it and run finetune_gemma.bat --resume, or start over with --restart.") from e
+    return read_json_object(path, "Delete it and run finetune_gemma.bat --resume, or start over with --restart.")
 
 
 def write_run_state(checkpoints_dir: Path, state: dict) -> None:

@@ -12,7 +12,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from gemma_kit.core.checkpoint import ADAPTER_WEIGHTS_FILE, list_checkpoints, write_base_model_record
+from gemma_kit.core.adapter_folders import ADAPTER_WEIGHTS_FILE, list_checkpoints, write_base_model_record
 from gemma_kit.core.console import UserError
 from gemma_kit.core.paths import atomic_file, atomic_folder
 
@@ -83,11 +83,11 @@ def summary_path(settings) -> Path:
 
 def write_summary(settings, parts, train_data, eval_data, machine, precision, status: str, schedule=None,
                   chosen: ChosenAdapter | None = None) -> dict:
-    from gemma_kit.training.callbacks import best_checkpoints, eval_losses
+    from gemma_kit.training.callbacks import best_checkpoints, eval_losses_by_step
 
     state = parts.trainer.state
     found = list_checkpoints(settings.checkpoints_dir)
-    losses = eval_losses(state.log_history)
+    losses = eval_losses_by_step(state.log_history)
     train_losses = [(e["step"], e["loss"]) for e in state.log_history if "loss" in e]
     speeds = sorted(parts.metrics.tokens_per_second)
     summary = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gemma_kit.core.checkpoint import CHECKPOINT_PREFIX
+from gemma_kit.core.adapter_folders import CHECKPOINT_PREFIX
 from gemma_kit.core.console import say
 from gemma_kit.training import collate
 from gemma_kit.training.schedule import Schedule
@@ -100,8 +100,8 @@ def choose_trainer(settings, model, guard):
     way."""
     from transformers import Trainer
 
-    from gemma_kit.core.memory_plan import LOSS_CHUNK_TOKENS
     from gemma_kit.training.chunked_loss import chunked_loss_trainer_class
+    from gemma_kit.training.memory_plan import LOSS_CHUNK_TOKENS
 
     if not settings.chunked_loss:
         guard.watch(model)

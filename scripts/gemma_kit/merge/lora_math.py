@@ -13,9 +13,9 @@ from typing import BinaryIO, Iterator
 
 import numpy as np
 
-from .core.checkpoint import DTYPE_SIZES, TensorInfo
-from .core.console import UserError
-from .core.raw_floats import STORAGE, from_f32, to_f32
+from ..core.console import UserError
+from ..core.model_files import DTYPE_SIZES, TensorInfo
+from ..core.raw_floats import STORAGE, from_f32, to_f32
 
 BLOCK_ELEMENTS = 256 * 1024  # 1 MB of float32: on the bench model 0.9 s / 60 MiB vs 2.2 s / 140 MiB at 4M (cache)
 

@@ -16,8 +16,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .core.checkpoint import ADAPTER_WEIGHTS_FILE, MULTIMODAL_TEXT_PREFIX, TensorInfo, read_safetensors_header
-from .core.console import UserError
+from ..core.adapter_folders import ADAPTER_WEIGHTS_FILE
+from ..core.console import UserError
+from ..core.json_files import read_json_object
+from ..core.model_files import MULTIMODAL_TEXT_PREFIX, TensorInfo, read_safetensors_header
 
 ADAPTER_CONFIG = "adapter_config.json"
 PEFT_PREFIX = "base_model.model."
@@ -25,7 +27,7 @@ LORA_KEY = re.compile(r"^(?P<module>.+)\.lora_(?P<half>[AB])\.weight$")
 FLOAT_DTYPES = {"F32", "F16", "BF16"}
 
 # Names of the text model (Gemma3nForCausalLM) -> names in the multimodal checkpoint. transformers does the
-# reverse when it loads the text model from the multimodal folder (shared/FACTS.md "The obvious merge path").
+# reverse when it loads the text model from the multimodal folder (docs/gemma3n_facts.md "The obvious merge").
 TEXT_MODEL_PREFIX = "model."
 
 # adapter_config.json keys whose truthy value means the merge is not plain W + scale * B @ A (peft 0.21
@@ -90,17 +92,7 @@ def read_adapter_config(folder: Path) -> dict:
         raise UserError(f"{folder} is not a LoRA adapter folder: it has no {ADAPTER_CONFIG}.",
                         "Point --adapter to the folder finetune_gemma.bat wrote (output/lora_adapter) or to one of "
                         "output/checkpoints/checkpoint-N.")
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise UserError(f"{path} is damaged (invalid JSON at line {e.lineno}, column {e.colno}).",
-                        "Use another checkpoint with --adapter, or train again with finetune_gemma.bat.") from e
-    except (UnicodeDecodeError, RecursionError) as e:
-        raise UserError(f"{path} is damaged (not UTF-8 JSON text).",
-                        "Use another checkpoint with --adapter, or train again with finetune_gemma.bat.") from e
-    if not isinstance(config, dict):
-        raise UserError(f"{path} is damaged (it should hold one JSON object).",
-                        "Use another checkpoint with --adapter, or train again with finetune_gemma.bat.")
+    config = read_json_object(path, "Use another checkpoint with --adapter, or train again with finetune_gemma.bat.")
     missing = [key for key in ("r", "lora_alpha") if not isinstance(config.get(key), (int, float))]
     if missing:
         raise UserError(f"{path} has no number for {', '.join(missing)}, so the LoRA scale is unknown.",

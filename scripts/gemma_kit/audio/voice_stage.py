@@ -1,7 +1,7 @@
-"""prepare-dataset's part in voice messages: list them for transcribe-voice, ask whether to transcribe, run it.
+"""prepare-dataset's part in voice messages: list them for transcription, ask whether to transcribe, run it.
 
-Kept apart from prepare_dataset.py so that step stays about text; the transcription itself (torch, the model)
-is the transcribe-voice step, run through the CLI like finetune runs merge-lora.
+Kept apart from the step so that it stays about text; the transcription itself (torch, the model) is
+audio/transcription.py, imported only when it runs, so prepare-dataset stays torch-free otherwise.
 """
 from __future__ import annotations
 
@@ -50,14 +50,14 @@ def transcribe_if_asked(settings: Settings, voice: VoiceBook, out_dir: Path) -> 
     pending = VoiceBook(choice, voice.transcripts, found=voice.found).to_transcribe()
     if not pending:
         return ""
-    from ..cli import run_step  # the step is imported only when it runs: it needs torch
+    from .transcription import transcribe_voices  # imported only when it runs: it needs torch
 
     # prepare-dataset pauses the cycle collector while it builds millions of small objects; torch and the
     # model make reference cycles, so during a long transcription it must run.
     gc_was_paused = not gc.isenabled()
     gc.enable()
     try:
-        run_step("transcribe-voice", replace(settings, transcribe_voice=choice), output=str(out_dir))
+        transcribe_voices(replace(settings, transcribe_voice=choice), out_dir)
     finally:
         if gc_was_paused:
             gc.disable()

@@ -225,7 +225,7 @@ class RunMemory:
     gpu: GpuMemory | None   # None: no GPU
 
 
-def plan_run(config: dict, settings, gpu: GpuMemory | None) -> RunMemory:
+def plan_run_memory(config: dict, settings, gpu: GpuMemory | None) -> RunMemory:
     """The memory plan of a training run with these settings on this GPU, "auto" placement decided."""
     free, total = (gpu.free, gpu.total) if gpu else (None, None)
     weights_bytes = 4 if gpu and not gpu.bf16 else BF16
@@ -250,7 +250,7 @@ def lighter_setups(settings) -> str:
     return ", ".join(savers)
 
 
-def describe_run(run: RunMemory, settings, model_name: str) -> str:
+def describe_run_memory(run: RunMemory, settings, model_name: str) -> str:
     """The table, the placement chosen and a one-line verdict for the user's GPU (with what to change)."""
     label = (f"{model_name}, preset {settings.preset} (LoRA rank {settings.lora_rank}, {settings.max_seq_length} "
              f"tokens x batch {settings.batch_size})")

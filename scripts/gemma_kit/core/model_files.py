@@ -1,4 +1,4 @@
-"""Reading a Hugging Face safetensors checkpoint without building a model: config, shards, tensor index.
+"""A Hugging Face model folder, read without building a model: config, safetensors shards, tensor index.
 
 Pure Python (json + struct): merge and convert stream tensors one at a time from what this returns, so
 peak memory stays at about one tensor and nothing the transformers class does not know is lost.
@@ -12,6 +12,7 @@ from math import prod
 from pathlib import Path
 
 from .console import UserError
+from .json_files import read_json_object
 
 INDEX_FILE = "model.safetensors.index.json"
 SINGLE_FILE = "model.safetensors"
@@ -39,15 +40,9 @@ def read_config(folder: Path) -> dict:
         raise UserError(f"{folder} has no config.json, so it is not a model checkpoint folder.",
                         "Point to the folder that holds config.json and the .safetensors files "
                         "(download_model.bat puts it under models/).")
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise UserError(f"{path} is damaged (invalid JSON at line {e.lineno}, column {e.colno}).",
-                        "Download the model again (download_model.bat).") from e
-    except (UnicodeDecodeError, RecursionError) as e:
-        raise UserError(f"{path} is damaged (not UTF-8 JSON text).",
-                        "Download the model again (download_model.bat).") from e
-    if not isinstance(config, dict) or not isinstance(config.get("text_config") or {}, dict):
+    config = read_json_object(path, "Download the model again (download_model.bat).",
+                              holds="one JSON object of settings")
+    if not isinstance(config.get("text_config") or {}, dict):
         raise UserError(f"{path} is damaged (it should hold one JSON object of settings).",
                         "Download the model again (download_model.bat).")
     return config
@@ -186,6 +181,11 @@ def shard_files(folder: Path) -> list[Path]:
                     "Point to a folder with the model's .safetensors files (download_model.bat puts them under models/).")
 
 
+def checkpoint_size(folder: Path) -> int:
+    """Bytes of all the checkpoint's shards (transcription picks its CPU dtype by it)."""
+    return sum(p.stat().st_size for p in shard_files(folder))
+
+
 def index_tensors(folder: Path) -> dict[str, TensorInfo]:
     """Every tensor of the checkpoint with its file, dtype, shape and byte range; nothing is loaded."""
     tensors: dict[str, TensorInfo] = {}
@@ -207,16 +207,6 @@ def index_tensors(folder: Path) -> dict[str, TensorInfo]:
             raise UserError(f"{folder}: {len(absent)} tensor(s) listed in {INDEX_FILE} are not in the weight files "
                             f"(first: {absent[0]}).", "Download or write the model again.")
     return tensors
-
-
-def checkpoint_size(folder: Path) -> int:
-    return sum(p.stat().st_size for p in shard_files(folder))
-
-
-# The adapter folder carries this file, written by finetune and checked by merge-lora, so that an adapter is
-# never merged into a different base model than the one it was trained on.
-BASE_MODEL_RECORD = "base_model.json"
-MERGE_RECORD = "merged_from.json"   # written by merge-lora into the merged model: which adapter, which base
 
 
 def file_fingerprint(path: Path) -> str:
@@ -244,17 +234,6 @@ def checkpoint_fingerprint(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def write_base_model_record(adapter_dir: Path, base_dir: Path) -> None:
-    record = {"base_model_path": str(base_dir), "fingerprint": checkpoint_fingerprint(base_dir),
-              "text_config": text_config_of(read_config(base_dir))}
-    (adapter_dir / BASE_MODEL_RECORD).write_text(json.dumps(record, indent=2), encoding="utf-8")
-
-
-def read_base_model_record(adapter_dir: Path) -> dict | None:
-    path = adapter_dir / BASE_MODEL_RECORD
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
-
-
 def find_checkpoint_problems(folder: Path) -> list[str]:
     """Everything that keeps `folder` from being a usable Gemma 3n checkpoint, in plain words (empty = fine).
 
@@ -275,27 +254,3 @@ def find_checkpoint_problems(folder: Path) -> list[str]:
     except UserError as e:
         problems.append(e.message)
     return problems
-
-
-# ---- the Trainer's checkpoints (output/checkpoints/checkpoint-N): finetune resumes from them, merge-lora can merge
-CHECKPOINT_PREFIX = "checkpoint-"
-TRAINER_STATE_FILE = "trainer_state.json"   # the Trainer writes it last: a checkpoint without it is incomplete
-ADAPTER_WEIGHTS_FILE = "adapter_model.safetensors"
-
-
-def list_checkpoints(folder: Path) -> dict[int, Path]:
-    """Complete checkpoints by step. One without trainer_state.json (or without its adapter) was cut short while
-    saving: skipped, by finetune's resume and merge-lora alike."""
-    found = {}
-    if folder.is_dir():
-        for path in folder.glob(CHECKPOINT_PREFIX + "*"):
-            step_text = path.name[len(CHECKPOINT_PREFIX):]
-            if (step_text.isdigit() and (path / TRAINER_STATE_FILE).is_file()
-                    and (path / ADAPTER_WEIGHTS_FILE).is_file()):
-                found[int(step_text)] = path
-    return found
-
-
-def latest_checkpoint(folder: Path) -> Path | None:
-    found = list_checkpoints(folder)
-    return found[max(found)] if found else None
