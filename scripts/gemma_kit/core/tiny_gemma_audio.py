@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .checkpoint import MULTIMODAL_TEXT_PREFIX
+from .model_files import MULTIMODAL_TEXT_PREFIX
 from .tiny_gemma import END_OF_TURN_ID, TinyGemmaSpec
 
 # with_audio=True: the soft-token ids have to fall inside the tiny vocabulary (the real ones, 256000 and up, do

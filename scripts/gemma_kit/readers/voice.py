@@ -9,12 +9,13 @@ No torch and no audio library here: the dataset step stays fast and runs anywher
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ..core.model_files import file_fingerprint
 
 VOICE_MEDIA_TYPES = {"voice_message": "voice", "video_message": "round video"}
 TRANSCRIBE_CHOICES = ("no", "mine", "all")
@@ -49,12 +50,8 @@ class VoiceMessage:
 
 
 def file_digest(path: Path) -> str:
-    """The cache key: the audio's content, so a renamed or re-exported file keeps its transcript."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """The cache key: the audio's content (sha256), so a renamed or re-exported file keeps its transcript."""
+    return file_fingerprint(path)
 
 
 def load_transcripts(path: Path) -> dict[str, dict[str, Any]]:
