@@ -106,8 +106,6 @@ def child(work: Path, model_dir: Path, recipe: str, max_updates: int | None) -> 
 
 
 def marker_rates(root: Path, model_dir: Path, adapter: Path) -> tuple[float, float, str]:
-    from transformers import AutoTokenizer
-
     from gemma_kit.core.settings import load_settings
     from gemma_kit.steps.report import load_models
     from gemma_kit.training.callbacks import generate_replies

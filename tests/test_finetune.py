@@ -6,7 +6,6 @@ Ctrl+C at step 5, inject a NaN), it calls the step's `run` with an extra Trainer
 from __future__ import annotations
 
 import json
-import math
 import shutil
 import signal
 from pathlib import Path

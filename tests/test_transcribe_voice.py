@@ -6,7 +6,6 @@ runs its Conformer on them and answers " да" (core/tiny_gemma.py says why it a
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np

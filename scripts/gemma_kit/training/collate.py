@@ -142,16 +142,24 @@ def fit_to_length(tokenizer, messages, max_tokens: int,
     """The example, with its oldest exchanges dropped until it fits; (None, n) if even the last one does not.
 
     Returns how many user+assistant exchanges were dropped. A system message stays: it sets the persona."""
+    return keep_newest_exchanges(messages, lambda kept: tokenize_with_labels(tokenizer, kept, learned_elsewhere),
+                                 lambda example: len(example["input_ids"]), max_tokens, last_size=2)
+
+
+def keep_newest_exchanges(messages, encode, size, max_tokens: int, last_size: int):
+    """`encode(messages)` of the messages with their oldest (user, assistant) exchanges dropped, whole, until
+    `size` of it is at most `max_tokens`: (encoded, exchanges dropped), or (None, dropped) once only the last
+    `last_size` messages are left and still too long. A system message stays first."""
     head = list(messages[:1]) if messages[0]["role"] == "system" else []
     body = list(messages[len(head):])
     dropped = 0
     while True:
-        example = tokenize_with_labels(tokenizer, head + body, learned_elsewhere)
-        if len(example["input_ids"]) <= max_tokens:
-            return example, dropped
-        if len(body) <= 2:
+        encoded = encode(head + body)
+        if size(encoded) <= max_tokens:
+            return encoded, dropped
+        if len(body) <= last_size:
             return None, dropped
-        body = body[2:]
+        body = body[2:]   # one exchange: what is left still starts with the user's message
         dropped += 1
 
 
@@ -214,15 +222,13 @@ def sample_prompt_ids(tokenizer, conversations: list[TrainingDialog], count: int
 
 
 def fit_prompt(tokenizer, messages: list[dict], max_tokens: int) -> list[int] | None:
-    head = messages[:1] if messages[0]["role"] == "system" else []
-    body = messages[len(head):]
-    while body:
-        text = render(tokenizer, head + body, add_generation_prompt=True)
-        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-        if len(ids) <= max_tokens:
-            return list(ids)
-        body = body[2:]   # one user + assistant exchange; the prompt still starts with a user turn
-    return None
+    """The prompt (messages ending with the user's, plus the generation prompt) as token ids, its oldest exchanges
+    dropped whole until it fits; None if the last message alone is too long."""
+    def encode(kept):
+        return list(tokenizer(render(tokenizer, kept, add_generation_prompt=True), add_special_tokens=False)
+                    ["input_ids"])
+
+    return keep_newest_exchanges(messages, encode, len, max_tokens, last_size=1)[0]
 
 
 class PaddingCollator:
