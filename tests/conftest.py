@@ -7,6 +7,18 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("GEMMA_KIT_NO_PROGRESS", "1")
+# The tests read the kit's English; a developer's Russian locale must not change that (language = "auto").
+# test_language.py sets the environment itself where the language is what it tests.
+os.environ["LANGUAGE"] = "en"
+
+
+@pytest.fixture(autouse=True)
+def english_after_each_test():
+    """A test that ran a step with --set language=ru leaves the kit's language at ru: put it back."""
+    yield
+    from gemma_kit.core import language
+
+    language.set_language("en")
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,8 @@ import sys
 import traceback
 from collections.abc import Iterable
 
-from .core.console import UserError, report_error, say
+from .core.console import UserError, report_error, say, set_verbose
+from .core.language import set_language, tr
 from .core.paths import find_project_root
 from .core.settings import load_settings
 from .pipeline import STEPS, STEPS_BY_NAME, load_step, run_step
@@ -30,7 +31,9 @@ def _common_options() -> argparse.ArgumentParser:
     common.add_argument("--input", default=argparse.SUPPRESS, help="this step's input folder or file")
     common.add_argument("--output", default=argparse.SUPPRESS, help="this step's output folder or file")
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="show the full traceback of an error")
+                        help="show the full traceback of an error (and every setting, as --verbose)")
+    common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="print every effective setting, not only the ones this step uses or you changed")
     return common
 
 
@@ -91,6 +94,15 @@ def quiet_developer_hints(debug: bool) -> None:
         logging.getLogger(name).setLevel(logging.WARNING if debug else logging.ERROR)
 
 
+def language_asked_on_command_line(set_pairs: list[str] | None) -> str | None:
+    """`--set language=ru`, read before the settings so that their own problems are told in that language."""
+    for pair in set_pairs or []:
+        key, _, value = pair.partition("=")
+        if key.strip() == "language" and value.strip().strip("\"'").lower() in ("auto", "ru", "en"):
+            return value.strip().strip("\"'").lower()
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     make_output_safe()
     # cuda:0 is then the first GPU nvidia-smi lists, the one prepare_venv.bat chose the PyTorch build for (CUDA's
@@ -105,12 +117,15 @@ def main(argv: list[str] | None = None) -> int:
         return int(e.code or 0)
     debug = getattr(args, "debug", False)
     quiet_developer_hints(debug)
+    set_verbose(debug or getattr(args, "verbose", False))
+    set_language(language_asked_on_command_line(getattr(args, "set_pairs", None)) or "auto")
     try:
         root = find_project_root(getattr(args, "root", None))
         settings_file = getattr(args, "settings", None)
         overrides = {"preset": args.preset} if getattr(args, "preset", None) else {}
         settings = load_settings(root, root / settings_file if settings_file else None, overrides,
                                  getattr(args, "set_pairs", None))
+        set_language(settings.language)
         return run_step(args.step, settings, args)
     except UserError as e:
         if debug:
@@ -118,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         report_error(e)
         return 1
     except KeyboardInterrupt:
-        say("\nStopped by the user (Ctrl+C).")
+        say("\n" + tr("Stopped by the user (Ctrl+C)."))
         return 130
 
 

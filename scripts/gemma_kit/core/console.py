@@ -1,7 +1,8 @@
 """What the user sees: plain-language errors, progress bars, and the "what next" line.
 
 Every step raises `UserError` for problems the user can fix; `cli.main` catches it once and prints
-"Error: ..." / "What to do: ..." without a traceback (exit code 1). Our own bugs stay loud.
+"Error: ..." / "What to do: ..." ("Ошибка: ..." / "Что сделать: ...") without a traceback (exit code 1). Our own
+bugs stay loud. Callers pass text already in the user's language (`core.language.tr`); the markers are added here.
 """
 from __future__ import annotations
 
@@ -9,7 +10,20 @@ import os
 import sys
 from typing import Iterable, Iterator, TypeVar
 
+from .language import tr
+
 T = TypeVar("T")
+_verbose = False
+
+
+def set_verbose(verbose: bool) -> None:
+    """--verbose / --debug: steps print every effective setting, not only the ones that matter to them."""
+    global _verbose
+    _verbose = verbose
+
+
+def is_verbose() -> bool:
+    return _verbose
 
 
 class UserError(Exception):
@@ -21,7 +35,7 @@ class UserError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        return self.message if not self.hint else f"{self.message}\nWhat to do: {self.hint}"
+        return self.message if not self.hint else f"{self.message}\n{tr('What to do:')} {self.hint}"
 
 
 def say(text: str = "") -> None:
@@ -29,22 +43,26 @@ def say(text: str = "") -> None:
 
 
 def warn(text: str) -> None:
-    print(f"Warning: {text}", file=sys.stderr, flush=True)
+    print(f"{tr('Warning:')} {text}", file=sys.stderr, flush=True)
 
 
 def report_error(error: UserError) -> None:
-    print(f"Error: {error.message}", file=sys.stderr, flush=True)
+    print(f"{tr('Error:')} {error.message}", file=sys.stderr, flush=True)
     if error.hint:
-        print(f"What to do: {error.hint}", file=sys.stderr, flush=True)
+        print(f"{tr('What to do:')} {error.hint}", file=sys.stderr, flush=True)
 
 
 def next_step(bat_name: str, command: str) -> None:
     """Every step ends by naming what to run next, for both the double-click and the terminal user."""
-    say(f"Next: run {bat_name}  (or: {command})")
+    say(tr("Next: run {bat_name}  (or: {command})", bat_name=bat_name, command=command))
 
 
 def is_interactive() -> bool:
     return sys.stdin is not None and sys.stdin.isatty()
+
+
+# A Russian speaker may answer a yes/no question in Russian; the choices themselves stay the Latin words.
+ANSWER_ALIASES = {"да": "yes", "д": "yes", "нет": "no", "н": "no"}
 
 
 def ask_choice(question: str, choices: list[str], default: str, timeout: float | None = None) -> str:
@@ -53,21 +71,24 @@ def ask_choice(question: str, choices: list[str], default: str, timeout: float |
     With `timeout`, a question nobody answers (training finished overnight) takes the default after that many
     seconds instead of blocking the rest of the pipeline."""
     if not is_interactive():
-        say(f"{question} -> using the default '{default}' (no terminal to ask).")
+        say(tr("{question} -> using the default '{default}' (no terminal to ask).", question=question,
+               default=default))
         return default
     options = "/".join(c.upper() if c == default else c for c in choices)
-    suffix = f" (default in {int(timeout)} s)" if timeout else ""
+    suffix = tr(" (default in {seconds} s)", seconds=int(timeout)) if timeout else ""
     while True:
         answer = _read_answer(f"{question} [{options}]{suffix}: ", timeout)
         if answer is None:
-            say(f"\nNo answer in {int(timeout or 0)} s -> using the default '{default}'.")
+            say("\n" + tr("No answer in {seconds} s -> using the default '{default}'.", seconds=int(timeout or 0),
+                          default=default))
             return default
         answer = answer.strip().lower()
+        answer = ANSWER_ALIASES.get(answer, answer) if ANSWER_ALIASES.get(answer) in choices else answer
         if not answer:
             return default
         if answer in choices:
             return answer
-        say(f"Please answer one of: {', '.join(choices)}")
+        say(tr("Please answer one of: {choices}", choices=", ".join(choices)))
 
 
 def _read_answer(prompt: str, timeout: float | None) -> str | None:

@@ -50,6 +50,8 @@ PRESET_LIMITS = {"quick": PresetLimits(3, 250), "standard": PresetLimits(4, 1000
 
 @dataclass(frozen=True)
 class Settings:
+    language: Literal["auto", "ru", "en"] = "auto"  # the messages' language; auto = Windows' (else the locale's)
+
     # [paths] — relative paths are taken from the project root
     dataset_dir: str = "dataset"
     data_dir: str = "data"
@@ -154,8 +156,14 @@ class Settings:
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in NOT_SETTINGS}
 
-    def describe(self) -> str:
-        return "\n".join(f"  {k} = {v!r}" for k, v in self.to_dict().items())
+    def describe(self, keys: tuple[str, ...] = ()) -> str:
+        """The settings `keys` of one step, plus every one the user set himself; all of them with --verbose.
+        A 40-line dump before every step buries the line that matters; the saved JSON keeps them all."""
+        from .console import is_verbose
+
+        everything = self.to_dict()
+        shown = [k for k in everything if is_verbose() or k in keys or k in self.explicit]
+        return "\n".join(f"  {k} = {everything[k]!r}" for k in shown)
 
     def save_json(self, dest: Path) -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)

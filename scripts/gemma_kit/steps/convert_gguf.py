@@ -28,6 +28,8 @@ EPILOG = ("Examples:\n  gemma-kit convert-gguf          (output/merged_model -> 
 HEADER_ALLOWANCE = 64 << 20   # token list, chat template and tensor table on top of the tensor data
 
 
+CONVERT_SETTINGS = ("gguf_type", "gguf_file_name", "output_dir")
+
 def add_arguments(parser) -> None:
     parser.add_argument("--type", choices=typing.get_args(typing.get_type_hints(Settings)["gguf_type"]), default=None,
                         help="number format of the weights (default: gguf_type in settings.toml, q8_0)")
@@ -43,7 +45,7 @@ def run(settings: Settings, args) -> int:
     source = settings.path(args.input) if getattr(args, "input", None) else settings.merged_dir
     dest = settings.path(args.output) if getattr(args, "output", None) else settings.gguf_file
     say(f"Converting {source} -> {dest} ({settings.gguf_type.upper()}) with these settings:")
-    say(settings.describe())
+    say(settings.describe(CONVERT_SETTINGS))
     check_paths(source, dest)
     stale = stale_merge_warning(source)
     if stale:

@@ -45,6 +45,10 @@ SAMPLE_PROMPTS = 3                          # fixed eval prompts answered at eac
 MAX_EVAL_EXAMPLES = 256
 EXIT_INTERRUPTED = 130                      # Ctrl+C, like cli.main
 
+# What decides the run: a user reading the console sees these first (the full set is in the saved JSON).
+TRAINING_SETTINGS = ("model", "preset", "lora_rank", "learning_rate", "effective_batch_size", "num_epochs",
+                     "max_seq_length", "batch_size")
+
 def add_arguments(parser) -> None:
     choice = parser.add_mutually_exclusive_group()
     choice.add_argument("--restart", action="store_true",
@@ -68,7 +72,7 @@ def run(settings, args, extra_callbacks=()) -> int:
     settings = apply_flags(settings, args)
     plan_only = bool(getattr(args, "plan", False))
     say("finetune: training a LoRA adapter (QLoRA) on Gemma 3n. Settings:")
-    say(settings.describe())
+    say(settings.describe(TRAINING_SETTINGS))
     base_dir = check_inputs(settings)
     start = None if plan_only else decide_start(settings, args, base_dir)
     if start is not None and start.action == "finished":

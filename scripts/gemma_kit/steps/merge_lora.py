@@ -33,6 +33,8 @@ CONFIG_DTYPE_NAMES = {"BF16": "bfloat16", "F16": "float16"}
 SETTINGS_RECORD = "merge_settings.json"
 
 
+MERGE_SETTINGS = ("model", "model_path", "output_dir")
+
 def add_arguments(parser) -> None:
     parser.add_argument("--adapter", help="the LoRA adapter folder (default: output/lora_adapter; or a saved "
                                           "checkpoint such as output/checkpoints/checkpoint-200). "
@@ -51,7 +53,7 @@ def run(settings, args) -> int:
     out_dir = chosen_folder(settings, args, "out", "output", settings.merged_dir)
     dtype_choice = getattr(args, "dtype", None) or "keep"
     say("merge-lora: adding a LoRA adapter into the base model. Settings:")
-    say(settings.describe())
+    say(settings.describe(MERGE_SETTINGS))
     say(f"  adapter = {str(adapter_dir)!r}\n  base = {str(base_dir)!r}\n  out = {str(out_dir)!r}\n"
         f"  dtype = {dtype_choice!r}")
 
