@@ -98,3 +98,12 @@ def test_the_estimates_speak_russian(monkeypatch):
     gpu = GpuMemory("RTX 3060", 12 * GIB, 11 * GIB, True)
     run = plan.plan_transcription(reference_text_config("E2B"), plan.AUDIO_PARAMETERS, gpu, batch=8)
     assert "помещается" in plan.describe_transcription_memory(run, "E2B")
+
+
+def test_the_question_uses_this_machines_measured_pace(tmp_path):
+    assert "guess" in plan.estimate_for_question(600, tmp_path, ("cuda", "RTX 3060"))
+    plan.record_pace(tmp_path, "cuda", "RTX 3060", audio_seconds=600, spent_seconds=30)
+    assert plan.estimate_for_question(600, tmp_path, ("cuda", "RTX 3060")) == \
+        "about 30 s on RTX 3060 (the pace measured here last time)"
+    # This machine has no NVIDIA GPU (CI): nvidia-smi is missing or lists none, so the CPU is assumed.
+    assert "CPU" in plan.estimate_for_question(600, tmp_path)

@@ -173,3 +173,18 @@ def record_pace(out_dir: Path, device: str, gpu_name: str, audio_seconds: float,
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(paces, indent=1) + "\n", encoding="utf-8")
     tmp.replace(path)
+
+
+def gpu_as_nvidia_smi_sees_it() -> tuple[str, str]:
+    """(device, GPU name) for the voice question, from nvidia-smi: prepare-dataset loads no torch to ask it."""
+    from ..setup_plan import parse_nvidia_smi_csv, run_nvidia_smi
+
+    text, problem = run_nvidia_smi()
+    gpus, _ = parse_nvidia_smi_csv(text)
+    return ("cuda", gpus[0].name) if gpus and not problem else ("cpu", "")
+
+
+def estimate_for_question(audio_seconds: float, data_dir: Path, machine: tuple[str, str] | None = None) -> str:
+    """How long transcribing `audio_seconds` should take here, for the question that offers it."""
+    device, gpu_name = machine or gpu_as_nvidia_smi_sees_it()
+    return describe_duration(audio_seconds, device, gpu_name, read_pace(data_dir, device, gpu_name))
