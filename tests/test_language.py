@@ -212,3 +212,25 @@ def test_a_sample_of_failures_speaks_russian(tmp_path, args):
     hint = [line.removeprefix("Что сделать:") for line in done.stderr.splitlines() if line.startswith("Что сделать:")]
     assert error and re.search("[А-Яа-я]{4}", error[0]), done.stderr
     assert hint and re.search("[А-Яа-я]{4}", hint[0]), done.stderr
+
+
+def test_a_step_prints_its_own_settings_and_names_the_others_you_set(tmp_path, monkeypatch):
+    from gemma_kit.core import console
+    from gemma_kit.core.settings import SETTING_NAMES, load_settings
+
+    settings = load_settings(tmp_path, None, None, ["lora_rank=16", "seed=7"])
+    quiet = settings.describe(("gguf_type", "lora_rank"))
+    assert quiet.splitlines() == ["  lora_rank = 16 (yours)", "  gguf_type = 'q8_0'",
+                                  "  also set by you: seed (all settings: --verbose)"]
+    monkeypatch.setattr(console, "_verbose", True)
+    assert len(settings.describe(("gguf_type",)).splitlines()) == len(SETTING_NAMES)
+    monkeypatch.setattr(console, "_verbose", False)
+    monkeypatch.setattr(language, "_current", "ru")
+    assert settings.describe(("lora_rank",)).splitlines()[-1] == "  ещё вы задали: seed (все настройки: --verbose)"
+
+
+def test_finetune_with_verbose_prints_every_setting(tmp_path):
+    quiet = run_kit(["finetune", "--plan"], tmp_path, {})
+    loud = run_kit(["finetune", "--plan", "--verbose"], tmp_path, {})
+    assert quiet.returncode == loud.returncode == 1   # no dataset yet: the settings are printed before that
+    assert "window_size" not in quiet.stdout and "window_size = 8" in loud.stdout

@@ -157,13 +157,20 @@ class Settings:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in NOT_SETTINGS}
 
     def describe(self, keys: tuple[str, ...] = ()) -> str:
-        """The settings `keys` of one step, plus every one the user set himself; all of them with --verbose.
-        A 40-line dump before every step buries the line that matters; the saved JSON keeps them all."""
+        """The settings `keys` of one step (those the user set marked), and in one line the names of the other
+        ones he set; every setting with --verbose. A 40-line dump before every step buries the line that
+        matters; the saved JSON keeps them all."""
         from .console import is_verbose
+        from .language import tr
 
         everything = self.to_dict()
-        shown = [k for k in everything if is_verbose() or k in keys or k in self.explicit]
-        return "\n".join(f"  {k} = {everything[k]!r}" for k in shown)
+        shown = [k for k in everything if is_verbose() or k in keys]
+        mine = tr(" (yours)")
+        lines = [f"  {k} = {everything[k]!r}{mine if k in self.explicit else ''}" for k in shown]
+        others = [k for k in everything if k in self.explicit and k not in shown]
+        if others:
+            lines.append(tr("  also set by you: {names} (all settings: --verbose)", names=", ".join(others)))
+        return "\n".join(lines)
 
     def save_json(self, dest: Path) -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)

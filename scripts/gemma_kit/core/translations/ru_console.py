@@ -12,4 +12,6 @@ MESSAGES = {
         "Ответа нет {seconds} с -> выбрано по умолчанию: '{default}'.",
     "Please answer one of: {choices}": "Ответьте одним из вариантов: {choices}",
     "Stopped by the user (Ctrl+C).": "Остановлено пользователем (Ctrl+C).",
+    " (yours)": " (ваше)",
+    "  also set by you: {names} (all settings: --verbose)": "  ещё вы задали: {names} (все настройки: --verbose)",
 }
