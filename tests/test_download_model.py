@@ -141,3 +141,27 @@ def test_a_resumed_download_needs_space_only_for_what_is_missing(tmp_path):
     (tmp_path / "model-00001-of-00002.safetensors").write_bytes(b"x" * 1000)  # complete
     (tmp_path / "model-00002-of-00002.safetensors").write_bytes(b"x" * 200)   # cut short: written again
     assert bytes_still_needed(files, tmp_path) == 500
+
+
+def test_a_download_model_failure_is_told_in_russian(tiny_model_dir, tmp_path, capsys):
+    dest = copy_model(tiny_model_dir, tmp_path)
+    (dest / "tokenizer.model").unlink()
+    args = ["--root", str(tmp_path), "download-model", "--from-folder", str(dest), "--set", "language=ru"]
+    assert main(args) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"Ошибка: В папке {dest} не полная модель Gemma 3n:"
+    assert err[1] == "  - нет файла tokenizer.model (он нужен для шага GGUF: это токенизатор SentencePiece)"
+    assert err[2].startswith("Что сделать: Скопируйте папку модели целиком")
+
+
+def test_the_token_help_is_in_one_language(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))  # no stored login there
+    monkeypatch.setattr("sys.stdin", open("/dev/null"))
+    printed = {}
+    for language in ("en", "ru"):
+        assert main(["--root", str(tmp_path), "download-model", "--model", "E2B", "--set", f"language={language}"]) == 1
+        printed[language] = capsys.readouterr()
+    assert "Hugging Face access token" in printed["en"].out and "токен" not in printed["en"].out
+    assert "токен доступа Hugging Face" in printed["ru"].out and "press" not in printed["ru"].out
+    assert "Ошибка: Токен Hugging Face не задан" in printed["ru"].err

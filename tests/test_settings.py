@@ -136,3 +136,40 @@ def test_an_explicit_settings_file_that_does_not_exist_is_an_error(tmp_path):
     with pytest.raises(UserError) as e:
         load_settings(tmp_path, tmp_path / "nope.toml")
     assert "nope.toml does not exist" in e.value.message
+
+
+def test_settings_problems_are_told_in_russian_with_language_ru(tmp_path, capsys):
+    from gemma_kit.cli import main
+
+    write_settings(tmp_path, '[training]\nlora_rank = 0\nnum_epochs = "two"\n')
+    assert main(["--root", str(tmp_path), "doctor", "--set", "lora_rnk=4", "--set", "language=ru"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "Ошибка: Ошибки в настройках:"
+    assert f"  {tmp_path / 'settings.toml'}: значение 'lora_rank' должно быть целым числом не меньше 1, а не 0" in err
+    assert f"  {tmp_path / 'settings.toml'}: значение 'num_epochs' должно быть целым числом, а не 'two'" in err
+    assert "  командная строка: неизвестная настройка 'lora_rnk' (может быть, вы имели в виду lora_rank, " \
+           "lora_alpha, lora_dropout?)" in err
+    assert err[-1].startswith("Что сделать: Исправьте эти настройки")
+
+
+def test_the_language_of_settings_toml_tells_the_files_own_problems(tmp_path, capsys):
+    """A mistyped key must not make the kit forget the language the same file asks for."""
+    from gemma_kit.cli import main
+
+    write_settings(tmp_path, 'language = "ru"\n[training]\nlora_rnak = 8\n')
+    assert main(["--root", str(tmp_path), "doctor"]) == 1
+    err = capsys.readouterr().err
+    assert "неизвестная настройка 'lora_rnak'" in err and "Что сделать:" in err
+    assert main(["--root", str(tmp_path), "doctor", "--set", "language=en"]) == 1  # the command line wins
+    assert "unknown setting 'lora_rnak'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('language = "ru"\n', "ru"), ('language = "EN"\n', "en"), ("", "auto"), ('language = "de"\n', "auto"),
+    ('language = "ru"\nlora_rank = \n', "auto"),  # not TOML: load_settings names the line, in the auto language
+])
+def test_the_setup_scripts_read_the_language_alone(tmp_path, text, expected):
+    from gemma_kit.core.settings import language_of_settings_file
+
+    assert language_of_settings_file(write_settings(tmp_path, text) / "settings.toml") == expected
+    assert language_of_settings_file(tmp_path / "missing.toml") == "auto"

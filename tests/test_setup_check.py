@@ -192,3 +192,24 @@ def test_a_venv_made_by_a_32_bit_or_arm64_python_is_rebuilt(tmp_path):
         assert problem == (f"it was made with a {kind} Python ({base}), and PyTorch needs the 64-bit Python for "
                            "x64 (AMD64) Windows")
     assert executable_kind(Path(sys.executable)) == "ok"  # not a PE file here: nothing to judge
+
+
+def test_venv_check_explains_in_the_language_of_settings_toml(tmp_path):
+    venv = make_venv(tmp_path / ".venv", executable="/gone/python.exe")
+    (tmp_path / "settings.toml").write_text('language = "ru"\n', encoding="utf-8")
+    env = {"PYTHONPATH": str(SCRIPTS), "GEMMA_KIT_ROOT": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-S", "-m", "gemma_kit.venv_check", str(venv)], capture_output=True,
+                          text=True, encoding="utf-8", env=env, timeout=60)
+    assert done.returncode == 0 and done.stdout == "rebuild\n"  # the word the .bat reads stays English
+    assert (f"Имеющееся окружение {venv} нельзя использовать: Python, которым оно создано (/gone/python.exe), "
+            "больше нет") in done.stderr
+
+
+def test_a_setup_problem_is_told_in_russian():
+    from gemma_kit.core.language import set_language
+
+    set_language("ru")
+    problems = diagnose(TorchFacts(cuda_build=None), "cuda", "sm_86")
+    assert problems[0].message == ("Установлена сборка PyTorch только для процессора, хотя на этом компьютере есть "
+                                   "видеокарта NVIDIA.")
+    assert problems[0].hint.startswith("запустите prepare_venv.bat ещё раз")

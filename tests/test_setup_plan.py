@@ -206,3 +206,18 @@ def test_without_the_csv_flag_it_asks_nvidia_smi_again_with_the_fallback_query(t
                                             "510. Every PyTorch 2.14.1 build for NVIDIA cards needs driver 525 or "
                                             "newer. Update the driver from https://www.nvidia.com/Download/index.aspx, "
                                             "restart Windows, then run prepare_venv.bat again."]
+
+
+def test_speaks_the_language_settings_toml_asks_for_before_anything_is_installed(tmp_path):
+    """prepare_venv.bat runs it outside the CLI: it reads `language` from settings.toml itself."""
+    (tmp_path / "settings.toml").write_text('language = "ru"\n', encoding="utf-8")
+    env = {"PYTHONPATH": str(SCRIPTS), "PATH": str(tmp_path), "SYSTEMROOT": os.environ.get("SYSTEMROOT", ""),
+           "GEMMA_KIT_ROOT": str(tmp_path), "LANG": "en_US.UTF-8"}
+    done = subprocess.run([sys.executable, "-S", "-m", "gemma_kit.setup_plan"], env=env, capture_output=True,
+                          text=True, encoding="utf-8", timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "torch_index=cpu"  # what the .bat reads stays the same
+    assert lines[1] == ("Видеокарта NVIDIA не найдена: nvidia-smi не установлен (он ставится вместе с драйвером "
+                        "NVIDIA).")
+    assert lines[2].startswith("Будет установлена сборка PyTorch для процессора")

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 
 from .core.console import UserError, report_error, say, set_verbose
 from .core.language import set_language, tr
-from .core.paths import find_project_root
-from .core.settings import load_settings
+from .core.paths import SETTINGS_FILE_NAME, find_project_root
+from .core.settings import language_of_settings_file, load_settings
 from .pipeline import STEPS, STEPS_BY_NAME, load_step, run_step
 
 def _common_options() -> argparse.ArgumentParser:
@@ -118,10 +118,14 @@ def main(argv: list[str] | None = None) -> int:
     debug = getattr(args, "debug", False)
     quiet_developer_hints(debug)
     set_verbose(debug or getattr(args, "verbose", False))
-    set_language(language_asked_on_command_line(getattr(args, "set_pairs", None)) or "auto")
+    asked = language_asked_on_command_line(getattr(args, "set_pairs", None))
+    set_language(asked or "auto")
     try:
         root = find_project_root(getattr(args, "root", None))
         settings_file = getattr(args, "settings", None)
+        # The settings' own problems (a mistyped key) are told in the language the file asks for.
+        if not asked:
+            set_language(language_of_settings_file(root / (settings_file or SETTINGS_FILE_NAME)))
         overrides = {"preset": args.preset} if getattr(args, "preset", None) else {}
         settings = load_settings(root, root / settings_file if settings_file else None, overrides,
                                  getattr(args, "set_pairs", None))

@@ -17,10 +17,13 @@ from types import ModuleType
 from typing import Any
 
 from .core.console import UserError, ask_choice, next_step, report_error, say, warn
+from .core.language import tr
 from .core.settings import Settings
 from .core.step_results import DemoPrepared, GgufWritten, TrainingFinished
 
 ANSWER_TIMEOUT_SECONDS = 120  # training often ends overnight: nobody should have to be there to answer
+# The answers a question takes are these words in every language (the console also accepts да / нет).
+YES, NO = "yes", "no"
 
 
 @dataclass(frozen=True)
@@ -86,48 +89,51 @@ def after_training(settings: Settings) -> int:
     """One click from data to GGUF (as the original kit did): merge and convert right after training, unless
     the settings say to stop. The separate .bat files stay for re-running one step."""
     if settings.report_examples > 0:
-        say("\n===== report: before / after =====")
+        say("\n" + tr("===== report: before / after ====="))
         try:
             run_step("report", settings)
         except UserError as e:  # the adapter is saved; a failed report must not block merging
-            warn(f"the before/after report failed: {e.message} (make_report.bat retries it)")
+            warn(tr("the before/after report failed: {problem} (make_report.bat retries it)", problem=e.message))
     if settings.after_training == "stop":
         next_step("merge_lora.bat", "gemma-kit merge-lora")
         return 0
     if settings.after_training == "ask":
-        answer = ask_choice("Training finished. Merge the adapter and convert to GGUF now?", ["yes", "no"], "yes",
+        answer = ask_choice(tr("Training finished. Merge the adapter and convert to GGUF now?"), [YES, NO], YES,
                             timeout=ANSWER_TIMEOUT_SECONDS)
-        if answer != "yes":
+        if answer != YES:
             next_step("merge_lora.bat", "gemma-kit merge-lora")
             return 0
-    say("\n===== merge-lora =====")
+    say("\n===== merge-lora =====")  # same in every language
     code = run_step("merge-lora", settings)
     if code != 0:
         return code
-    say("\n===== convert-gguf =====")
+    say("\n===== convert-gguf =====")  # same in every language
     return run_step("convert-gguf", settings)
 
 
 def offer_lmstudio(settings: Settings, written: GgufWritten) -> int:
     """convert_to_gguf.bat's hand-off: install-lmstudio prints its own next step when it runs."""
-    if ask_choice("Put the model into LM Studio now?", ["yes", "no"], "yes") != "yes":
+    if ask_choice(tr("Put the model into LM Studio now?"), [YES, NO], YES) != YES:
         next_step("install_to_lmstudio.bat", "gemma-kit install-lmstudio")
         return 0
-    say("\n===== install-lmstudio =====")
+    say("\n===== install-lmstudio =====")  # same in every language
     return run_step("install-lmstudio", settings, default_args("install-lmstudio", input=str(written.gguf)))
 
 
 def run_demo(prepared: DemoPrepared) -> int:
     """Each step as a user would run it, one after the other, with the demo's settings."""
     for name in DEMO_CHAIN:
-        say(f"\n===== demo: {name} =====")
+        say("\n" + tr("===== demo: {step} =====", step=name))
         code = run_reporting_errors(name, prepared.settings)
         if code != 0:
-            raise UserError(f"The demo stopped at the '{name}' step (exit code {code}); its message is above.",
-                            "Fix what it says, or run `gemma-kit doctor` to check this computer.")
-    say(f"\nDemo finished in {time.monotonic() - prepared.started:.0f} s. The GGUF is at {prepared.gguf}")
-    say(f"The before/after report is at {prepared.report}; the GGUF self-check verdict is printed above.")
-    say("Next: put your own chat exports into dataset/ and run prepare_dataset.bat")
+            raise UserError(tr("The demo stopped at the '{step}' step (exit code {code}); its message is above.",
+                               step=name, code=code),
+                            tr("Fix what it says, or run `gemma-kit doctor` to check this computer."))
+    say("\n" + tr("Demo finished in {seconds:.0f} s. The GGUF is at {gguf}",
+                  seconds=time.monotonic() - prepared.started, gguf=prepared.gguf))
+    say(tr("The before/after report is at {report}; the GGUF self-check verdict is printed above.",
+           report=prepared.report))
+    say(tr("Next: put your own chat exports into dataset/ and run prepare_dataset.bat"))
     return 0
 
 
@@ -139,5 +145,5 @@ def run_reporting_errors(name: str, settings: Settings) -> int:
         report_error(e)
         return 1
     except KeyboardInterrupt:
-        say("\nStopped by the user (Ctrl+C).")
+        say("\n" + tr("Stopped by the user (Ctrl+C)."))
         return 130

@@ -1,7 +1,8 @@
 """Which PyTorch build this PC needs: the decision prepare_venv.bat acts on.
 
-Standard library only, and nothing imported from the package beyond its empty __init__: it runs before any
-dependency is installed, as `python -S -m gemma_kit.setup_plan` with scripts/ on PYTHONPATH.
+Standard library only, and nothing imported from the package beyond the kit's language and settings reader
+(standard library too): it runs before any dependency is installed, as `python -S -m gemma_kit.setup_plan` with
+scripts/ on PYTHONPATH, and speaks the language settings.toml asks for.
 
 Input: what `nvidia-smi --query-gpu=name,compute_cap,driver_version --format=csv,noheader` prints (read from
 `--nvidia-smi-csv FILE`, or by running nvidia-smi). Output: the line `torch_index=<cpu or index URL>`, then the
@@ -17,6 +18,9 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .core.language import N_, tr, tr_marked, tr_n
+from .core.settings import use_language_of_project
 
 # The torch release the kit pins (constraints.txt holds the same version). 2.14 is the last release with
 # CUDA 12.x wheels, the only ones that still carry Pascal and Volta: "PyTorch 2.14 is the last release to ship
@@ -146,7 +150,7 @@ class Plan:
         return self.variant.index_url if self.variant else CPU_INDEX_URL
 
 
-CPU_MEANING = ("The CPU build of PyTorch will be installed: every step works, but training on the processor is "
+CPU_MEANING = N_("The CPU build of PyTorch will be installed: every step works, but training on the processor is "
                "very slow (days instead of hours).")
 
 
@@ -163,19 +167,22 @@ def parse_fallback_csv(text: str) -> list[tuple[str, str]]:
 def plan_when_nvidia_smi_failed(smi_problem: str, fallback: list[tuple[str, str]]) -> Plan:
     """nvidia-smi exists but its query failed: an old driver or a broken one, never "no GPU" (the CPU build)."""
     need = min(v.min_driver for v in VARIANTS)
-    cards = ", ".join(f"{name} (driver {driver})" for name, driver in fallback)
+    cards = ", ".join(tr("{name} (driver {driver})", name=name, driver=driver) for name, driver in fallback)
     if fallback and all(parse_version_pair(driver) < need for _, driver in fallback):
         return Plan("driver_too_old", None, None, [
-            f"NVIDIA GPU found: {cards}. The driver is too old: nvidia-smi cannot report the card's compute "
-            f"capability ({smi_problem}), as with drivers before about version 510. Every PyTorch "
-            f"{PINNED_TORCH} build for NVIDIA cards needs driver {need[0]} or newer. Update the driver from "
-            f"{DRIVER_DOWNLOAD_URL}, restart Windows, then run prepare_venv.bat again."])
-    found = f"nvidia-smi lists {cards}, but " if fallback else ""
+            tr("NVIDIA GPU found: {cards}. The driver is too old: nvidia-smi cannot report the card's compute "
+               "capability ({problem}), as with drivers before about version 510. Every PyTorch "
+               "{torch} build for NVIDIA cards needs driver {need} or newer. Update the driver from "
+               "{url}, restart Windows, then run prepare_venv.bat again.", cards=cards, problem=smi_problem,
+               torch=PINNED_TORCH, need=need[0], url=DRIVER_DOWNLOAD_URL)])
+    found = tr("nvidia-smi lists {cards}, but ", cards=cards) if fallback else ""
     return Plan("driver_broken", None, None, [
-        f"The NVIDIA driver does not work: {found}{smi_problem}. The CPU build of PyTorch is not installed "
-        "instead: this PC has an NVIDIA driver, and training on the processor would take days.",
-        f"Reinstall the NVIDIA driver from {DRIVER_DOWNLOAD_URL} (in its installer choose \"Custom\", then "
-        "\"Perform a clean installation\"), restart Windows, then run prepare_venv.bat again."])
+        tr("The NVIDIA driver does not work: {found}{problem}. The CPU build of PyTorch is not installed "
+           "instead: this PC has an NVIDIA driver, and training on the processor would take days.", found=found,
+           problem=smi_problem),
+        tr("Reinstall the NVIDIA driver from {url} (in its installer choose \"Custom\", then "
+           "\"Perform a clean installation\"), restart Windows, then run prepare_venv.bat again.",
+           url=DRIVER_DOWNLOAD_URL)])
 
 
 def plan_for(gpus: list[Gpu], unreadable: list[str], smi_problem: str = "", smi_failed: bool = False,
@@ -185,53 +192,60 @@ def plan_for(gpus: list[Gpu], unreadable: list[str], smi_problem: str = "", smi_
         return plan_when_nvidia_smi_failed(smi_problem, list(fallback))
     if not gpus:
         if smi_problem:
-            why = f"No NVIDIA GPU found: {smi_problem}."
+            why = tr("No NVIDIA GPU found: {problem}.", problem=smi_problem)
         elif unreadable:
-            shown = "; ".join(unreadable[:2])
-            why = (f"No NVIDIA GPU found: nvidia-smi printed something this kit does not understand ({shown}). "
-                   "A very old NVIDIA driver does this: if you have an NVIDIA card, update its driver from "
-                   f"{DRIVER_DOWNLOAD_URL} and run prepare_venv.bat again.")
+            why = tr("No NVIDIA GPU found: nvidia-smi printed something this kit does not understand ({shown}). "
+                     "A very old NVIDIA driver does this: if you have an NVIDIA card, update its driver from "
+                     "{url} and run prepare_venv.bat again.", shown="; ".join(unreadable[:2]),
+                     url=DRIVER_DOWNLOAD_URL)
         else:
-            why = "No NVIDIA GPU found: nvidia-smi answered but listed no GPU."
-        return Plan("no_gpu", None, None, [why, CPU_MEANING])
+            why = tr("No NVIDIA GPU found: nvidia-smi answered but listed no GPU.")
+        return Plan("no_gpu", None, None, [why, tr_marked(CPU_MEANING)])
 
     gpu, others = gpus[0], gpus[1:]
     reason = []
     if unreadable:
-        reason.append(f"Note: {len(unreadable)} line(s) of nvidia-smi's answer were not understood and ignored.")
+        reason.append(tr_n(len(unreadable), "Note: {n} line(s) of nvidia-smi's answer were not understood and "
+                           "ignored.", "Note: {n} line(s) of nvidia-smi's answer were not understood and ignored."))
     if others:
-        names = ", ".join(f"{g.name} (compute {g.compute_text})" for g in others)
-        reason.append(f"{len(gpus)} NVIDIA GPUs found. Training uses one GPU: the first listed, {gpu.name}. "
-                      f"The build is chosen for it (also here: {names}).")
-    card = f"{gpu.name} (compute capability {gpu.compute_text}, {sm_name(gpu.compute)}, driver {gpu.driver_text})"
+        names = ", ".join(tr("{name} (compute {compute})", name=g.name, compute=g.compute_text) for g in others)
+        found = tr_n(len(gpus), "{n} NVIDIA GPUs found.", "{n} NVIDIA GPUs found.")
+        reason.append(tr("{found} Training uses one GPU: the first listed, {name}. The build is chosen for it "
+                         "(also here: {names}).", found=found, name=gpu.name, names=names))
+    card = tr("{name} (compute capability {compute}, {arch}, driver {driver})", name=gpu.name,
+              compute=gpu.compute_text, arch=sm_name(gpu.compute), driver=gpu.driver_text)
 
     for_card = [v for v in VARIANTS if arch_is_covered(gpu.compute, v.archs)]
     if not for_card:
-        reason += [f"The {card} is too old for PyTorch {PINNED_TORCH}: its CUDA builds need compute capability "
-                   "5.0 or newer.", CPU_MEANING]
+        reason += [tr("The {card} is too old for PyTorch {torch}: its CUDA builds need compute capability "
+                      "5.0 or newer.", card=card, torch=PINNED_TORCH), tr_marked(CPU_MEANING)]
         return Plan("card_too_old", None, gpu, reason)
     usable = [v for v in for_card if gpu.driver >= v.min_driver]
     if not usable:
         need = min(for_card, key=lambda v: v.min_driver)
-        reason.append(f"The NVIDIA driver {gpu.driver_text} is too old for the {gpu.name}: PyTorch {PINNED_TORCH} "
-                      f"with CUDA {need.cuda} (the build this card needs) requires driver {need.min_driver[0]} or "
-                      f"newer. Update the driver from {DRIVER_DOWNLOAD_URL}, restart Windows, then run "
-                      "prepare_venv.bat again.")
+        reason.append(tr("The NVIDIA driver {driver} is too old for the {name}: PyTorch {torch} "
+                         "with CUDA {cuda} (the build this card needs) requires driver {need} or "
+                         "newer. Update the driver from {url}, restart Windows, then run "
+                         "prepare_venv.bat again.", driver=gpu.driver_text, name=gpu.name, torch=PINNED_TORCH,
+                         cuda=need.cuda, need=need.min_driver[0], url=DRIVER_DOWNLOAD_URL))
         return Plan("driver_too_old", None, gpu, reason)
     # The newest build for the training GPU; among those, one every listed GPU can run, so it does not matter
     # which card CUDA numbers first.
     for_all = [v for v in usable if all(arch_is_covered(g.compute, v.archs) for g in others)]
     chosen = (for_all or usable)[0]
-    why = (f"the newest build that every GPU listed can run (on driver {gpu.driver_text})" if chosen is not usable[0]
-           else f"the newest build that has code for {sm_name(gpu.compute)} and runs on driver {gpu.driver_text}")
-    reason.append(f"{card}: installing PyTorch {PINNED_TORCH} with CUDA {chosen.cuda} ({chosen.tag}), {why}.")
+    why = (tr("the newest build that every GPU listed can run (on driver {driver})", driver=gpu.driver_text)
+           if chosen is not usable[0] else
+           tr("the newest build that has code for {arch} and runs on driver {driver}", arch=sm_name(gpu.compute),
+              driver=gpu.driver_text))
+    reason.append(tr("{card}: installing PyTorch {torch} with CUDA {cuda} ({tag}), {why}.", card=card,
+                     torch=PINNED_TORCH, cuda=chosen.cuda, tag=chosen.tag, why=why))
     if chosen is not VARIANTS[0] and VARIANTS[0] in for_card and gpu.driver < VARIANTS[0].min_driver:
-        reason.append(f"(A driver {VARIANTS[0].min_driver[0]} or newer would allow CUDA {VARIANTS[0].cuda}; "
-                      "not needed for this kit.)")
+        reason.append(tr("(A driver {need} or newer would allow CUDA {cuda}; not needed for this kit.)",
+                         need=VARIANTS[0].min_driver[0], cuda=VARIANTS[0].cuda))
     left_out = [g for g in others if not arch_is_covered(g.compute, chosen.archs)]
     if left_out:
-        reason.append("This build cannot use: " + ", ".join(f"{g.name} ({sm_name(g.compute)})" for g in left_out)
-                      + ". That does not matter for training, which runs on one GPU.")
+        reason.append(tr("This build cannot use: {cards}. That does not matter for training, which runs on one GPU.",
+                         cards=", ".join(f"{g.name} ({sm_name(g.compute)})" for g in left_out)))
     return Plan("cuda", chosen, gpu, reason)
 
 
@@ -248,9 +262,9 @@ def run_query(query: list[str]) -> tuple[str, int | None, str]:
     try:
         done = subprocess.run(query, capture_output=True, text=True, timeout=60)
     except FileNotFoundError:
-        return "", None, NOT_INSTALLED
+        return "", None, tr_marked(NOT_INSTALLED)
     except (OSError, subprocess.TimeoutExpired) as e:
-        return "", None, f"nvidia-smi could not be run ({e})"
+        return "", None, tr("nvidia-smi could not be run ({reason})", reason=e)
     return done.stdout + done.stderr, done.returncode, ""
 
 
@@ -274,23 +288,29 @@ def ask_nvidia_smi() -> SmiAnswer:
 
 # How cmd says a program does not exist: Windows' exit code and wording, then Wine's.
 COMMAND_NOT_FOUND_EXIT = 9009
-NOT_INSTALLED = "nvidia-smi is not installed (it comes with the NVIDIA driver)"
+NOT_INSTALLED = N_("nvidia-smi is not installed (it comes with the NVIDIA driver)")
 COMMAND_NOT_FOUND_WORDS = ("is not recognized as an internal or external command", "Can't recognize")
+
+
+def command_not_found(exit_code: int, output: str) -> bool:
+    return exit_code == COMMAND_NOT_FOUND_EXIT or any(w in output for w in COMMAND_NOT_FOUND_WORDS)
 
 
 def problem_of_failed_run(exit_code: int, output: str) -> str:
     """In words: why nvidia-smi, run by the .bat with its output in a file, gave no answer."""
-    if exit_code == COMMAND_NOT_FOUND_EXIT or any(w in output for w in COMMAND_NOT_FOUND_WORDS):
-        return NOT_INSTALLED
+    if command_not_found(exit_code, output):
+        return tr_marked(NOT_INSTALLED)
     said = output.strip().splitlines()
-    return f"nvidia-smi failed (exit code {exit_code}{': ' + said[0].strip() if said else ''})"
+    return tr("nvidia-smi failed (exit code {code}{said})", code=exit_code,
+              said=": " + said[0].strip() if said else "")
 
 
 def read_csv_file(path: Path) -> tuple[str, str]:
     try:
         return path.read_text(encoding="utf-8", errors="replace"), ""
     except OSError as e:
-        return "", f"the nvidia-smi answer {path} could not be read ({e.strerror or e})"
+        return "", tr("the nvidia-smi answer {path} could not be read ({reason})", path=path,
+                      reason=e.strerror or e)
 
 
 def answer_from_files(args) -> SmiAnswer:
@@ -301,7 +321,7 @@ def answer_from_files(args) -> SmiAnswer:
     if not args.nvidia_smi_exit_code:
         return SmiAnswer(text=text)
     problem = problem_of_failed_run(args.nvidia_smi_exit_code, text)
-    if problem == NOT_INSTALLED:
+    if command_not_found(args.nvidia_smi_exit_code, text):
         return SmiAnswer(problem=problem)
     fallback = []
     if args.fallback_csv and not args.fallback_exit_code:
@@ -340,10 +360,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fallback-exit-code", type=int, default=0, metavar="N")
     parser.add_argument("--plan-file", type=Path, metavar="FILE", help="also write key=value lines for the .bat")
     args = parser.parse_args(argv)
+    use_language_of_project()
     answer = answer_from_files(args) if args.nvidia_smi_csv else ask_nvidia_smi()
     plan = plan_for(*parse_nvidia_smi_csv(answer.text), smi_problem=answer.problem, smi_failed=answer.failed,
                     fallback=answer.fallback)
-    print(f"torch_index={plan.torch_index}")
+    print(f"torch_index={plan.torch_index}")  # same in every language
     for line in plan.reason:
         print(line)
     if args.plan_file:

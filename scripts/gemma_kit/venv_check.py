@@ -1,7 +1,7 @@
 """Can the existing .venv be reused? prepare_venv.bat asks before it installs anything into it.
 
 Standard library only (run as `python -S -m gemma_kit.venv_check .venv` by the base Python, whose own
-packages are irrelevant). Prints one word on stdout for the .bat, `ok` or `rebuild`, and the reason in plain
+packages are irrelevant); it speaks the language settings.toml asks for. Prints one word on stdout for the .bat, `ok` or `rebuild`, and the reason in plain
 words on stderr, which the .bat's window shows.
 
 `python -S -m gemma_kit.venv_check --interpreter` prints `ok` when the Python running it can install PyTorch
@@ -19,6 +19,8 @@ import struct
 import sys
 import sysconfig
 from pathlib import Path
+
+from .core.language import tr
 
 SUPPORTED_PYTHONS = ((3, 11), (3, 12), (3, 13))
 
@@ -96,35 +98,51 @@ def venv_problem(venv: Path) -> str:
     try:
         cfg = read_pyvenv_cfg(cfg_file.read_text(encoding="utf-8", errors="replace"))
     except OSError:
-        return f"{cfg_file} is missing or unreadable, so {venv} is not a complete Python environment"
+        return tr("{cfg_file} is missing or unreadable, so {venv} is not a complete Python environment",
+                  cfg_file=cfg_file, venv=venv)
     version_text = cfg.get("version_info") or cfg.get("version") or ""
     parts = version_text.split(".")
     version = (int(parts[0]), int(parts[1])) if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit() \
         else None
     if version is None:
-        return f"{cfg_file} does not say which Python made it"
+        return tr("{cfg_file} does not say which Python made it", cfg_file=cfg_file)
     if version not in SUPPORTED_PYTHONS:
-        return (f"it was made with Python {version_text}, and the kit needs Python {supported_range_text()} "
-                "(its libraries do not install on other versions)")
+        return tr("it was made with Python {version}, and the kit needs Python {supported} "
+                  "(its libraries do not install on other versions)", version=version_text,
+                  supported=supported_range_text())
     base = cfg.get("executable") or ""
     home = cfg.get("home") or ""
     if base and not Path(base).is_file():
-        return (f"the Python it was made from ({base}) no longer exists: it was uninstalled or updated, or "
-                "the folder comes from another computer")
+        return tr("the Python it was made from ({base}) no longer exists: it was uninstalled or updated, or "
+                  "the folder comes from another computer", base=base)
     if not base and (not home or not Path(home).is_dir()):
-        return (f"the Python it was made from (in {home or 'an unrecorded folder'}) no longer exists: it was "
-                "uninstalled or updated, or the folder comes from another computer")
+        return tr("the Python it was made from (in {home}) no longer exists: it was "
+                  "uninstalled or updated, or the folder comes from another computer",
+                  home=home or tr("an unrecorded folder"))
     kind = executable_kind(Path(base)) if base else "ok"
     if kind != "ok":
-        return (f"it was made with a {kind} Python ({base}), and PyTorch needs the 64-bit Python for x64 "
-                "(AMD64) Windows")
+        return tr("it was made with a {kind} Python ({base}), and PyTorch needs the 64-bit Python for x64 "
+                  "(AMD64) Windows", kind=kind, base=base)
     made_in = folder_in_venv_command(cfg.get("command", ""))
     if made_in and not same_folder(made_in, venv):
-        return (f"it was made in another folder ({made_in}): the kit was moved or copied, and an environment "
-                "only works where it was made")
+        return tr("it was made in another folder ({made_in}): the kit was moved or copied, and an environment "
+                  "only works where it was made", made_in=made_in)
     if not venv_interpreter(venv).is_file():
-        return f"its Python ({venv_interpreter(venv)}) is missing: the environment is incomplete"
+        return tr("its Python ({python}) is missing: the environment is incomplete", python=venv_interpreter(venv))
     return ""
+
+
+def use_language_of_project() -> None:
+    """The base Python that runs this may predate tomllib (3.11): then the setting is not read, and the
+    language follows Windows (the "auto" choice)."""
+    try:
+        from .core.settings import use_language_of_project as use_language
+    except ImportError:
+        from .core.language import set_language
+
+        set_language("auto")
+        return
+    use_language()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,12 +150,13 @@ def main(argv: list[str] | None = None) -> int:
     if args[:1] == ["--interpreter"]:
         print(interpreter_kind(sysconfig.get_platform(), 8 * struct.calcsize("P")), flush=True)
         return 0
+    use_language_of_project()
     venv = Path(args[0] if args else ".venv")
     problem = venv_problem(venv)
     if problem:
-        print(f"The existing {venv} cannot be used: {problem}. It will be removed and built again.",
-              file=sys.stderr, flush=True)
-    print("rebuild" if problem else "ok", flush=True)
+        print(tr("The existing {venv} cannot be used: {problem}. It will be removed and built again.", venv=venv,
+                 problem=problem), file=sys.stderr, flush=True)
+    print("rebuild" if problem else "ok", flush=True)  # same in every language: the .bat reads it
     return 0
 
 

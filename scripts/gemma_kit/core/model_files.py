@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .console import UserError
 from .json_files import read_json_object
+from .language import N_, tr, tr_marked, tr_n
 
 INDEX_FILE = "model.safetensors.index.json"
 SINGLE_FILE = "model.safetensors"
@@ -37,14 +38,15 @@ class TensorInfo:
 def read_config(folder: Path) -> dict:
     path = folder / "config.json"
     if not path.exists():
-        raise UserError(f"{folder} has no config.json, so it is not a model checkpoint folder.",
-                        "Point to the folder that holds config.json and the .safetensors files "
-                        "(download_model.bat puts it under models/).")
-    config = read_json_object(path, "Download the model again (download_model.bat).",
-                              holds="one JSON object of settings")
+        raise UserError(tr("{folder} has no config.json, so it is not a model checkpoint folder.", folder=folder),
+                        tr("Point to the folder that holds config.json and the .safetensors files "
+                           "(download_model.bat puts it under models/)."))
+    config = read_json_object(path, tr("Download the model again (download_model.bat)."),
+                              holds=N_("one JSON object of settings"))
     if not isinstance(config.get("text_config") or {}, dict):
-        raise UserError(f"{path} is damaged (it should hold one JSON object of settings).",
-                        "Download the model again (download_model.bat).")
+        raise UserError(tr("{path} is damaged (it should hold {holds}).", path=path,
+                           holds=tr("one JSON object of settings")),
+                        tr("Download the model again (download_model.bat)."))
     return config
 
 
@@ -57,16 +59,16 @@ def check_is_gemma3n(config: dict, folder: Path) -> None:
     model_type = config.get("model_type", "")
     text_type = text_config_of(config).get("model_type", "")
     if model_type not in GEMMA3N_MODEL_TYPES and text_type not in GEMMA3N_MODEL_TYPES:
-        arch = ", ".join(config.get("architectures") or []) or model_type or "unknown"
-        raise UserError(f"{folder} holds a '{arch}' model, not Gemma 3n.",
-                        "This kit works only with Gemma 3n (google/gemma-3n-E2B-it or -E4B-it).")
+        arch = ", ".join(config.get("architectures") or []) or model_type or tr("unknown")
+        raise UserError(tr("{folder} holds a '{arch}' model, not Gemma 3n.", folder=folder, arch=arch),
+                        tr("This kit works only with Gemma 3n (google/gemma-3n-E2B-it or -E4B-it)."))
 
 
 # The safetensors library refuses headers above 100 MB; a real Gemma 3n shard's header is ~100 KB.
 MAX_HEADER_BYTES = 100 * 1024 * 1024
 # Types a valid file may hold besides the ones this kit converts (their sizes check the byte ranges).
 HEADER_DTYPE_SIZES = {**DTYPE_SIZES, "U16": 2, "U32": 4, "U64": 8, "F8_E4M3": 1, "F8_E5M2": 1}
-DAMAGED_HINT = ("The file is damaged or not a .safetensors file: download the model again (download_model.bat), "
+DAMAGED_HINT = N_("The file is damaged or not a .safetensors file: download the model again (download_model.bat), "
                 "or run the step that wrote it again (merge-lora, finetune).")
 
 
@@ -79,7 +81,8 @@ class SafetensorsHeader:
 
 
 def damaged(path: Path, problem: str) -> UserError:
-    return UserError(f"{path} is damaged: {problem}.", DAMAGED_HINT)
+    """`problem` is already in the user's language."""
+    return UserError(tr("{path} is damaged: {problem}.", path=path, problem=problem), tr_marked(DAMAGED_HINT))
 
 
 def parse_safetensors_header(path: Path) -> SafetensorsHeader:
@@ -91,53 +94,61 @@ def parse_safetensors_header(path: Path) -> SafetensorsHeader:
         with open(path, "rb") as f:
             raw_len = f.read(8)
             if len(raw_len) != 8:
-                raise UserError(f"{path} is empty or cut short.", "Download or write the model again.")
+                raise UserError(tr("{path} is empty or cut short.", path=path),
+                                tr("Download or write the model again."))
             (header_len,) = struct.unpack("<Q", raw_len)
             if header_len > MAX_HEADER_BYTES or 8 + header_len > size:
-                raise damaged(path, f"its first 8 bytes announce a header of {header_len:,} bytes in a file of "
-                                    f"{size:,} bytes")
+                raise damaged(path, tr("its first 8 bytes announce a header of {header_len:,} bytes in a file of "
+                                       "{size:,} bytes", header_len=header_len, size=size))
             header_bytes = f.read(header_len)
     except OSError as e:
-        raise UserError(f"Cannot read {path}: {e.strerror or e}.", "Check that the file is there and readable.") from e
+        raise UserError(tr("Cannot read {path}: {reason}.", path=path, reason=e.strerror or e),
+                        tr("Check that the file is there and readable.")) from e
     if len(header_bytes) != header_len:
-        raise UserError(f"{path} is cut short (its header is incomplete).", "Download or write the model again.")
+        raise UserError(tr("{path} is cut short (its header is incomplete).", path=path),
+                        tr("Download or write the model again."))
     try:
         header = json.loads(header_bytes.decode("utf-8"))
     except UnicodeDecodeError:
-        raise damaged(path, "its header is not UTF-8 text") from None
+        raise damaged(path, tr("its header is not UTF-8 text")) from None
     except (ValueError, RecursionError):
-        raise damaged(path, "its header is not valid JSON") from None
+        raise damaged(path, tr("its header is not valid JSON")) from None
     if not isinstance(header, dict):
-        raise damaged(path, f"its header is a JSON {type(header).__name__}, not an object of tensors")
+        raise damaged(path, tr("its header is a JSON {kind}, not an object of tensors", kind=type(header).__name__))
     metadata = header.pop("__metadata__", None)
     if metadata is not None and not isinstance(metadata, dict):
-        raise damaged(path, "its __metadata__ is not an object")
+        raise damaged(path, tr("its __metadata__ is not an object"))
     data_start = 8 + header_len
     for name, entry in header.items():
         problem = entry_problem(entry)
         if problem:
-            raise damaged(path, f"tensor {name!r} {problem}")
+            raise damaged(path, tr("tensor {name!r} {problem}", name=name, problem=problem))
     data_end = data_start + max((entry["data_offsets"][1] for entry in header.values()), default=0)
     if size < data_end:
-        raise UserError(f"{path} is cut short: {size:,} bytes of the {data_end:,} its header lists (an interrupted "
-                        "download or copy).",
-                        "Run download_model.bat again (it fetches what is missing), or copy the file again.")
+        raise cut_short(path, size, data_end)
     return SafetensorsHeader(header, metadata, raw_len + header_bytes, data_start)
+
+
+def cut_short(path: Path, size: int, data_end: int) -> UserError:
+    return UserError(tr("{path} is cut short: {size:,} bytes of the {data_end:,} its header lists (an interrupted "
+                        "download or copy).", path=path, size=size, data_end=data_end),
+                     tr("Run download_model.bat again (it fetches what is missing), or copy the file again."))
 
 
 def entry_problem(entry: object) -> str | None:
     if not isinstance(entry, dict):
-        return "is not described by an object"
+        return tr("is not described by an object")
     dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
     if dtype not in HEADER_DTYPE_SIZES:
-        return f"has an unknown number type {dtype!r}"
+        return tr("has an unknown number type {dtype!r}", dtype=dtype)
     if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape):
-        return "has no valid shape (a list of whole numbers)"
+        return tr("has no valid shape (a list of whole numbers)")
     if (not isinstance(offsets, list) or len(offsets) != 2 or not all(type(n) is int for n in offsets)
             or not 0 <= offsets[0] <= offsets[1]):
-        return "has no valid data_offsets (two whole numbers, start <= end)"
+        return tr("has no valid data_offsets (two whole numbers, start <= end)")
     if offsets[1] - offsets[0] != prod(shape) * HEADER_DTYPE_SIZES[dtype]:
-        return f"takes {offsets[1] - offsets[0]:,} bytes, but its shape {shape} in {dtype} needs a different size"
+        return tr("takes {nbytes:,} bytes, but its shape {shape} in {dtype} needs a different size",
+                  nbytes=offsets[1] - offsets[0], shape=shape, dtype=dtype)
     return None
 
 
@@ -156,8 +167,8 @@ def read_weight_map(folder: Path) -> dict[str, str]:
         weight_map = None
     if not isinstance(weight_map, dict) or not all(isinstance(v, str) and "/" not in v and "\\" not in v
                                                    for v in weight_map.values()):
-        raise UserError(f"{path} is damaged: it should map each tensor name to a .safetensors file of this folder.",
-                        DAMAGED_HINT)
+        raise UserError(tr("{path} is damaged: it should map each tensor name to a .safetensors file of this "
+                           "folder.", path=path), tr_marked(DAMAGED_HINT))
     return weight_map
 
 
@@ -168,17 +179,19 @@ def shard_files(folder: Path) -> list[Path]:
         names = sorted(set(read_weight_map(folder).values()))
         missing = [n for n in names if not (folder / n).exists()]
         if missing:
-            raise UserError(f"{folder} is incomplete: {len(missing)} weight file(s) listed in {INDEX_FILE} are "
-                            f"missing: {', '.join(missing)}.",
-                            "Run download_model.bat again (it resumes), or copy the missing files in.")
+            raise UserError(tr_n(len(missing), "{folder} is incomplete: {n} weight file(s) listed in {index} are "
+                                 "missing: {names}.", "{folder} is incomplete: {n} weight file(s) listed in {index} "
+                                 "are missing: {names}.", folder=folder, index=INDEX_FILE, names=", ".join(missing)),
+                            tr("Run download_model.bat again (it resumes), or copy the missing files in."))
         return [folder / n for n in names]
     if (folder / SINGLE_FILE).exists():
         return [folder / SINGLE_FILE]
     found = sorted(folder.glob("*.safetensors"))
     if found:
         return found
-    raise UserError(f"{folder} has no .safetensors weight files.",
-                    "Point to a folder with the model's .safetensors files (download_model.bat puts them under models/).")
+    raise UserError(tr("{folder} has no .safetensors weight files.", folder=folder),
+                    tr("Point to a folder with the model's .safetensors files (download_model.bat puts them under "
+                       "models/)."))
 
 
 def checkpoint_size(folder: Path) -> int:
@@ -193,9 +206,7 @@ def index_tensors(folder: Path) -> dict[str, TensorInfo]:
         header, data_start = read_safetensors_header(path)
         data_end = data_start + max((meta["data_offsets"][1] for meta in header.values()), default=0)
         if path.stat().st_size < data_end:
-            raise UserError(f"{path} is cut short: {path.stat().st_size:,} bytes of the {data_end:,} its header "
-                            "lists (an interrupted download or copy).",
-                            "Run download_model.bat again (it fetches what is missing), or copy the file again.")
+            raise cut_short(path, path.stat().st_size, data_end)
         for name, meta in header.items():
             begin, end = meta["data_offsets"]
             tensors[name] = TensorInfo(name, meta["dtype"], tuple(meta["shape"]), path, data_start + begin, end - begin)
@@ -204,8 +215,11 @@ def index_tensors(folder: Path) -> dict[str, TensorInfo]:
         listed = set(read_weight_map(folder))
         absent = sorted(listed - set(tensors))
         if absent:
-            raise UserError(f"{folder}: {len(absent)} tensor(s) listed in {INDEX_FILE} are not in the weight files "
-                            f"(first: {absent[0]}).", "Download or write the model again.")
+            raise UserError(tr_n(len(absent), "{folder}: {n} tensor(s) listed in {index} are not in the weight "
+                                 "files (first: {first}).", "{folder}: {n} tensor(s) listed in {index} are not in "
+                                 "the weight files (first: {first}).", folder=folder, index=INDEX_FILE,
+                                 first=absent[0]),
+                            tr("Download or write the model again."))
     return tensors
 
 
@@ -240,7 +254,7 @@ def find_checkpoint_problems(folder: Path) -> list[str]:
     Used by download-model (after a download and for --from-folder) and by doctor; needs no network.
     """
     if not folder.is_dir():
-        return [f"the folder {folder} does not exist"]
+        return [tr("the folder {folder} does not exist", folder=folder)]
     problems: list[str] = []
     try:
         config = read_config(folder)
@@ -248,7 +262,7 @@ def find_checkpoint_problems(folder: Path) -> list[str]:
     except UserError as e:
         return [e.message]
     if not (folder / "tokenizer.model").exists():
-        problems.append("tokenizer.model is missing (the GGUF step needs the SentencePiece tokenizer)")
+        problems.append(tr("tokenizer.model is missing (the GGUF step needs the SentencePiece tokenizer)"))
     try:
         index_tensors(folder)
     except UserError as e:

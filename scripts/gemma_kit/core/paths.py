@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .console import UserError, say
+from .language import N_, tr, tr_marked
 
 SETTINGS_FILE_NAME = "settings.toml"
 
@@ -47,13 +48,13 @@ def check_free_space(folder: Path, needed_bytes: int, what: str) -> None:
         from .console import human_size
 
         raise UserError(
-            f"Not enough free disk space for {what}: it needs about {human_size(needed_bytes)}, "
-            f"{probe} has {human_size(free)} free.",
-            "Free some space on that drive (or point the output to another drive with --output) and run again.",
+            tr("Not enough free disk space for {what}: it needs about {needed}, {folder} has {free} free.",
+               what=what, needed=human_size(needed_bytes), folder=probe, free=human_size(free)),
+            tr("Free some space on that drive (or point the output to another drive with --output) and run again."),
         )
 
 
-OUTPUT_HINT = ("Choose another output folder (--output), or make this one writable: not on a read-only or full "
+OUTPUT_HINT = N_("Choose another output folder (--output), or make this one writable: not on a read-only or full "
                "drive, not inside a protected folder such as C:\\Program Files, not marked read-only.")
 
 
@@ -67,12 +68,14 @@ def ensure_folder(folder: Path) -> None:
     except NotADirectoryError:
         pass
     except OSError as e:
-        raise UserError(f"Cannot create the folder {folder}: {e.strerror or e}.", OUTPUT_HINT) from e
+        raise UserError(tr("Cannot create the folder {folder}: {reason}.", folder=folder, reason=e.strerror or e),
+                        tr_marked(OUTPUT_HINT)) from e
     blocking = folder
     while not blocking.exists() and blocking != blocking.parent:
         blocking = blocking.parent
-    raise UserError(f"Cannot create the folder {folder}: {blocking} is a file, not a folder.",
-                    "Point --output at a folder (for prepare-dataset) or a new file name, or move that file away.")
+    raise UserError(tr("Cannot create the folder {folder}: {blocking} is a file, not a folder.", folder=folder,
+                       blocking=blocking),
+                    tr("Point --output at a folder (for prepare-dataset) or a new file name, or move that file away."))
 
 
 def check_writable_folder(folder: Path) -> None:
@@ -83,7 +86,8 @@ def check_writable_folder(folder: Path) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as e:
-        raise UserError(f"Cannot write into the folder {folder}: {e.strerror or e}.", OUTPUT_HINT) from e
+        raise UserError(tr("Cannot write into the folder {folder}: {reason}.", folder=folder, reason=e.strerror or e),
+                        tr_marked(OUTPUT_HINT)) from e
 
 
 @contextmanager
@@ -93,8 +97,8 @@ def atomic_file(dest: Path) -> Iterator[Path]:
     A crash or Ctrl-C never leaves a file that looks finished (the temp is removed).
     """
     if dest.is_dir():
-        raise UserError(f"Cannot write {dest}: a folder of that name is in the way.",
-                        "Move or rename that folder, or choose another output (--output).")
+        raise UserError(tr("Cannot write {dest}: a folder of that name is in the way.", dest=dest),
+                        tr("Move or rename that folder, or choose another output (--output)."))
     check_writable_folder(dest.parent)
     tmp = dest.with_name(dest.name + ".partial")
     try:
@@ -151,25 +155,27 @@ def finish_interrupted_swap(dest: Path) -> str | None:
         return None
     if dest.exists():
         shutil.rmtree(old, ignore_errors=True)
-        return f"Removed {old}, the previous version an interrupted run left behind."
+        return tr("Removed {old}, the previous version an interrupted run left behind.", old=old)
     if partial.is_dir():
         replace_or_explain(partial, dest)
         shutil.rmtree(old, ignore_errors=True)
-        return f"Finished replacing {dest}: a run was stopped after the new version was complete."
+        return tr("Finished replacing {dest}: a run was stopped after the new version was complete.", dest=dest)
     replace_or_explain(old, dest)
-    return f"Put {dest} back from {old.name}: a run was stopped while replacing it."
+    return tr("Put {dest} back from {old_name}: a run was stopped while replacing it.", dest=dest, old_name=old.name)
 
 
 def replace_or_explain(src: Path, dest: Path) -> None:
     try:
         os.replace(src, dest)
     except (IsADirectoryError, NotADirectoryError, FileExistsError) as e:
-        raise UserError(f"Could not put the new {dest.name} in place: {dest} is in the way ({e.strerror}).",
-                        "Move or rename it, or choose another output (--output), then run this step again.") from e
+        raise UserError(tr("Could not put the new {name} in place: {dest} is in the way ({reason}).",
+                           name=dest.name, dest=dest, reason=e.strerror),
+                        tr("Move or rename it, or choose another output (--output), then run this step again.")) \
+            from e
     except PermissionError as e:
         # On Windows a file or folder held open by another program (LM Studio, Explorer) cannot be replaced.
         raise UserError(
-            f"Could not replace {dest}: another program is using it.",
-            "Close the program or Explorer window that has it open (for example LM Studio), then run this step "
-            "again.",
+            tr("Could not replace {dest}: another program is using it.", dest=dest),
+            tr("Close the program or Explorer window that has it open (for example LM Studio), then run this step "
+               "again."),
         ) from e

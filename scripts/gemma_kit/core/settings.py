@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .console import UserError
+from .language import LANGUAGES, N_, tr, tr_marked
 
 import tomllib
 
@@ -183,29 +184,29 @@ SETTING_NAMES = tuple(f.name for f in fields(Settings) if f.name not in NOT_SETT
 # Values every step would otherwise reject with a traceback, or quietly misread (eval_fraction 1.5 puts
 # everything into evaluation): key -> (check, what is allowed, in the user's words).
 VALUE_RULES = {
-    "min_dialog_messages": (lambda v: v >= 2, "2 or more (a message and its reply)"),
-    "max_message_length": (lambda v: v >= 0, "0 (no limit) or more"),
-    "max_dialog_length": (lambda v: v == 0 or v >= 2, "0 (no cutting) or 2 or more"),
-    "window_size": (lambda v: v >= 2, "2 or more"),
-    "eval_fraction": (lambda v: 0 < v < 0.5, "above 0 and below 0.5, e.g. 0.05"),
-    "seed": (lambda v: 0 <= v <= 2**32 - 1, "a whole number from 0 to 4294967295"),
-    "lora_rank": (lambda v: v >= 1, "a whole number of 1 or more"),
-    "lora_alpha": (lambda v: v >= 1, "a whole number of 1 or more"),
-    "lora_dropout": (lambda v: 0 <= v < 1, "from 0 up to (not including) 1"),
-    "batch_size": (lambda v: v >= 1, "1 or more"),
-    "effective_batch_size": (lambda v: v >= 1, "1 or more"),
-    "gradient_accumulation_steps": (lambda v: v >= 0, "0 (from effective_batch_size) or 1 or more"),
-    "num_epochs": (lambda v: v >= 1, "1 or more"),
-    "max_seq_length": (lambda v: 32 <= v <= 32768, "from 32 to 32768 (Gemma 3n reads at most 32K tokens)"),
-    "learning_rate": (lambda v: 0 < v < 1, "above 0 and below 1, e.g. 0.0002"),
-    "warmup_ratio": (lambda v: 0 <= v < 1, "from 0 up to (not including) 1, e.g. 0.03"),
-    "weight_decay": (lambda v: 0 <= v < math.inf, "0 or more (a finite number)"),
-    "max_grad_norm": (lambda v: 0 <= v < math.inf, "0 (no clipping) or more (a finite number)"),
-    "eval_steps": (lambda v: v >= 0, "0 (about 10 evaluations per run) or 1 or more"),
-    "max_steps": (lambda v: v == -1 or v >= 1, "-1 (use num_epochs) or 1 or more"),
-    "keep_best_checkpoints": (lambda v: v >= 0, "0 or more"),
-    "report_examples": (lambda v: v >= 0, "0 (no report) or more"),
-    "report_max_new_tokens": (lambda v: v >= 1, "1 or more"),
+    "min_dialog_messages": (lambda v: v >= 2, N_("2 or more (a message and its reply)")),
+    "max_message_length": (lambda v: v >= 0, N_("0 (no limit) or more")),
+    "max_dialog_length": (lambda v: v == 0 or v >= 2, N_("0 (no cutting) or 2 or more")),
+    "window_size": (lambda v: v >= 2, N_("2 or more")),
+    "eval_fraction": (lambda v: 0 < v < 0.5, N_("above 0 and below 0.5, e.g. 0.05")),
+    "seed": (lambda v: 0 <= v <= 2**32 - 1, N_("a whole number from 0 to 4294967295")),
+    "lora_rank": (lambda v: v >= 1, N_("a whole number of 1 or more")),
+    "lora_alpha": (lambda v: v >= 1, N_("a whole number of 1 or more")),
+    "lora_dropout": (lambda v: 0 <= v < 1, N_("from 0 up to (not including) 1")),
+    "batch_size": (lambda v: v >= 1, N_("1 or more")),
+    "effective_batch_size": (lambda v: v >= 1, N_("1 or more")),
+    "gradient_accumulation_steps": (lambda v: v >= 0, N_("0 (from effective_batch_size) or 1 or more")),
+    "num_epochs": (lambda v: v >= 1, N_("1 or more")),
+    "max_seq_length": (lambda v: 32 <= v <= 32768, N_("from 32 to 32768 (Gemma 3n reads at most 32K tokens)")),
+    "learning_rate": (lambda v: 0 < v < 1, N_("above 0 and below 1, e.g. 0.0002")),
+    "warmup_ratio": (lambda v: 0 <= v < 1, N_("from 0 up to (not including) 1, e.g. 0.03")),
+    "weight_decay": (lambda v: 0 <= v < math.inf, N_("0 or more (a finite number)")),
+    "max_grad_norm": (lambda v: 0 <= v < math.inf, N_("0 (no clipping) or more (a finite number)")),
+    "eval_steps": (lambda v: v >= 0, N_("0 (about 10 evaluations per run) or 1 or more")),
+    "max_steps": (lambda v: v == -1 or v >= 1, N_("-1 (use num_epochs) or 1 or more")),
+    "keep_best_checkpoints": (lambda v: v >= 0, N_("0 or more")),
+    "report_examples": (lambda v: v >= 0, N_("0 (no report) or more")),
+    "report_max_new_tokens": (lambda v: v >= 1, N_("1 or more")),
 }
 _TYPE_HINTS = typing.get_type_hints(Settings)
 
@@ -213,7 +214,8 @@ _TYPE_HINTS = typing.get_type_hints(Settings)
 def out_of_range(key: str, value: Any, source: str) -> str | None:
     """VALUE_RULES' sentence for a value outside its range, else None."""
     if key in VALUE_RULES and not VALUE_RULES[key][0](value):
-        return f"{source}: '{key}' must be {VALUE_RULES[key][1]}, not {value!r}"
+        return tr("{source}: '{key}' must be {allowed}, not {value!r}", source=source, key=key,
+                  allowed=tr_marked(VALUE_RULES[key][1]), value=value)
     return None
 
 
@@ -228,23 +230,28 @@ def _check_value(name: str, value: Any, source: str) -> tuple[Any, str | None]:
             for option in allowed:
                 if value.lower() == option.lower():
                     return option, None
-        return None, f"{source}: '{name}' must be one of {', '.join(map(repr, allowed))}, not {value!r}"
+        return None, tr("{source}: '{name}' must be one of {allowed}, not {value!r}", source=source, name=name,
+                        allowed=", ".join(map(repr, allowed)), value=value)
     if hint is bool:
         if isinstance(value, bool):
             return value, None
-        return None, f"{source}: '{name}' must be true or false, not {value!r}"
+        return None, tr("{source}: '{name}' must be true or false, not {value!r}", source=source, name=name,
+                        value=value)
     if hint is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value, None
-        return None, f"{source}: '{name}' must be a whole number, not {value!r}"
+        return None, tr("{source}: '{name}' must be a whole number, not {value!r}", source=source, name=name,
+                        value=value)
     if hint is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value), None
-        return None, f"{source}: '{name}' must be a number, not {value!r}"
+        return None, tr("{source}: '{name}' must be a number, not {value!r}", source=source, name=name,
+                        value=value)
     if hint is str:
         if isinstance(value, str):
             return value, None
-        return None, f"{source}: '{name}' must be text in quotes, not {value!r}"
+        return None, tr("{source}: '{name}' must be text in quotes, not {value!r}", source=source, name=name,
+                        value=value)
     raise TypeError(f"no checker for setting {name} of type {hint}")  # our bug, stays loud
 
 
@@ -271,13 +278,14 @@ def read_settings_text(path: Path) -> str:
     """The text of settings.toml as Windows Notepad may have saved it: UTF-8 (with or without a byte-order
     mark), or the Cyrillic ANSI code page cp1251 that older Notepad writes by default (read, and said so)."""
     if path.is_dir():
-        raise UserError(f"The settings path {path} is a folder, not a file.",
-                        "Point --settings at the settings.toml file itself (or leave --settings out).")
+        raise UserError(tr("The settings path {path} is a folder, not a file.", path=path),
+                        tr("Point --settings at the settings.toml file itself (or leave --settings out)."))
     try:
         raw = path.read_bytes()
     except OSError as e:
-        raise UserError(f"Cannot read the settings file {path}: {e.strerror or e}.",
-                        "Close the program that holds it, check its permissions, or restore it from the kit.") from e
+        raise UserError(tr("Cannot read the settings file {path}: {reason}.", path=path, reason=e.strerror or e),
+                        tr("Close the program that holds it, check its permissions, or restore it from the kit.")) \
+            from e
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -285,21 +293,48 @@ def read_settings_text(path: Path) -> str:
     try:
         text = raw.decode("cp1251")
     except UnicodeDecodeError as e:
-        raise UserError(f"{path} is not text in UTF-8 (nor in the Windows Cyrillic encoding): byte {e.start:,} "
-                        "cannot be read.", "Open it in Notepad and save it with the encoding UTF-8.") from e
+        raise UserError(tr("{path} is not text in UTF-8 (nor in the Windows Cyrillic encoding): byte {start:,} "
+                           "cannot be read.", path=path, start=e.start),
+                        tr("Open it in Notepad and save it with the encoding UTF-8.")) from e
     from .console import warn
 
-    warn(f"{path} is saved in the Windows Cyrillic encoding (cp1251), not UTF-8; it was read as cp1251. "
-         "To be sure it reads the same everywhere, open it in Notepad and save it with the encoding UTF-8.")
+    warn(tr("{path} is saved in the Windows Cyrillic encoding (cp1251), not UTF-8; it was read as cp1251. "
+            "To be sure it reads the same everywhere, open it in Notepad and save it with the encoding UTF-8.",
+            path=path))
     return text
+
+
+def language_of_settings_file(path: Path) -> str:
+    """The `language` key of a settings file, for messages printed before (or without) the whole settings:
+    prepare_venv.bat's setup scripts, and the settings' own problems. "auto" when the file, the key or a usable
+    value is missing; the file's problems are told later, by load_settings, in the language chosen here."""
+    try:
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("cp1251")
+        value = flatten_toml(tomllib.loads(text)).get("language", "auto")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return "auto"
+    return value.lower() if isinstance(value, str) and value.lower() in (*LANGUAGES, "auto") else "auto"
+
+
+def use_language_of_project() -> str:
+    """For the setup scripts prepare_venv.bat runs outside the CLI (setup_plan, setup_check, venv_check): speak
+    the language the project's settings.toml asks for; returns the one chosen."""
+    from .language import set_language
+    from .paths import SETTINGS_FILE_NAME, find_project_root
+
+    return set_language(language_of_settings_file(find_project_root() / SETTINGS_FILE_NAME))
 
 
 def load_settings(root: Path, settings_file: Path | None = None, overrides: dict[str, Any] | None = None,
                   cli_pairs: list[str] | None = None) -> Settings:
     """Build the effective settings; every problem (file, key, value) is reported at once."""
     if settings_file is not None and not settings_file.exists():
-        raise UserError(f"The settings file {settings_file} does not exist.",
-                        "Check the --settings path, or leave --settings out to use settings.toml.")
+        raise UserError(tr("The settings file {path} does not exist.", path=settings_file),
+                        tr("Check the --settings path, or leave --settings out to use settings.toml."))
     settings_file = settings_file or root / "settings.toml"
     problems: list[str] = []
     from_file: dict[str, Any] = {}
@@ -307,25 +342,26 @@ def load_settings(root: Path, settings_file: Path | None = None, overrides: dict
         try:
             from_file = flatten_toml(tomllib.loads(read_settings_text(settings_file)))
         except tomllib.TOMLDecodeError as e:
-            raise UserError(f"{settings_file} is not valid TOML: {e}",
-                            "Fix the line it names: text values need \"quotes\", and Windows paths need single "
-                            "quotes (model_path = 'D:\\models\\gemma-3n-E4B-it'). Or restore the file from "
-                            "the kit's download.") from e
+            raise UserError(tr("{path} is not valid TOML: {problem}", path=settings_file, problem=e),
+                            tr("Fix the line it names: text values need \"quotes\", and Windows paths need single "
+                               "quotes (model_path = 'D:\\models\\gemma-3n-E4B-it'). Or restore the file from "
+                               "the kit's download.")) from e
     from_cli: dict[str, Any] = dict(overrides or {})
     for pair in cli_pairs or []:
         if "=" not in pair:
-            problems.append(f"--set {pair!r}: write it as key=value, e.g. --set lora_rank=16")
+            problems.append(tr("--set {pair!r}: write it as key=value, e.g. --set lora_rank=16", pair=pair))
             continue
         key, text = pair.split("=", 1)
         from_cli[key.strip()] = _parse_cli_value(key.strip(), text.strip())
 
     checked: dict[str, Any] = {}
-    for source, values in ((str(settings_file), from_file), ("command line", from_cli)):
+    for source, values in ((str(settings_file), from_file), (tr("command line"), from_cli)):
         for key, value in values.items():
             if key not in SETTING_NAMES:
                 close = [n for n in SETTING_NAMES if n.split("_")[0] == key.split("_")[0]][:3]
-                suggestion = f" (did you mean {', '.join(close)}?)" if close else ""
-                problems.append(f"{source}: unknown setting '{key}'{suggestion}")
+                suggestion = tr(" (did you mean {names}?)", names=", ".join(close)) if close else ""
+                problems.append(tr("{source}: unknown setting '{key}'{suggestion}", source=source, key=key,
+                                   suggestion=suggestion))
                 continue
             converted, problem = _check_value(key, value, source)
             problem = problem or out_of_range(key, converted, source)
@@ -334,8 +370,8 @@ def load_settings(root: Path, settings_file: Path | None = None, overrides: dict
             else:
                 checked[key] = converted  # later sources win
     if problems:
-        raise UserError("Problems in the settings:\n  " + "\n  ".join(problems),
-                        "Correct these keys (settings.toml lists every key with a comment) and run again.")
+        raise UserError(tr("Problems in the settings:") + "\n  " + "\n  ".join(problems),
+                        tr("Correct these keys (settings.toml lists every key with a comment) and run again."))
 
     preset = checked.get("preset", Settings.preset)
     values = {**PRESETS[preset], **checked}
@@ -350,5 +386,6 @@ def replace_checked(settings: Settings, source: str, **changes: Any) -> Settings
     """`replace` for values a user typed elsewhere (a step's flags): the same range rules as settings.toml."""
     problems = [p for key, value in changes.items() if (p := out_of_range(key, value, source))]
     if problems:
-        raise UserError("Problems in the settings:\n  " + "\n  ".join(problems), "Correct these values and run again.")
+        raise UserError(tr("Problems in the settings:") + "\n  " + "\n  ".join(problems),
+                        tr("Correct these values and run again."))
     return replace(settings, **changes, explicit=settings.explicit | set(changes))

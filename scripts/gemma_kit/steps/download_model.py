@@ -9,7 +9,8 @@ import errno
 import os
 from pathlib import Path
 
-from ..core.console import UserError, ask_choice, is_interactive, say
+from ..core.console import UserError, ask_choice, is_interactive, next_step, say
+from ..core.language import tr
 from ..core.model_files import find_checkpoint_problems
 from ..core.paths import check_free_space
 from ..core.settings import MODEL_REPOS, Settings, replace
@@ -25,17 +26,6 @@ NEEDED_FILES = ["*.safetensors", "model.safetensors.index.json", "config.json", 
                 "chat_template.jinja", "chat_template.json", "preprocessor_config.json", "processor_config.json"]
 NEEDED_SUFFIXES = (".safetensors",)
 NEEDED_NAMES = {n for n in NEEDED_FILES if not n.startswith("*")}
-
-TOKEN_HELP = """\
-To download Gemma you need a free Hugging Face access token (one time):
-  1. Sign in (or sign up) at https://huggingface.co
-  2. Open {page} and press "Acknowledge license" / "Agree and access repository".
-  3. Open https://huggingface.co/settings/tokens, press "Create new token", type "Read", copy the token.
-Чтобы скачать Gemma, нужен бесплатный токен Hugging Face (один раз):
-  1. Войдите (или зарегистрируйтесь) на https://huggingface.co
-  2. Откройте {page} и нажмите "Acknowledge license" (принять лицензию Google).
-  3. Откройте https://huggingface.co/settings/tokens, "Create new token", тип "Read", скопируйте токен."""
-
 
 def add_arguments(parser) -> None:
     parser.add_argument("--model", choices=sorted(MODEL_REPOS), help="which Gemma 3n to get (default: settings)")
@@ -57,33 +47,36 @@ def explain_hub_error(error: BaseException, repo_id: str) -> UserError:
 
     page = model_page(repo_id)
     if isinstance(error, hub_errors.GatedRepoError):
-        return UserError(f"Access to {repo_id} is not granted yet: the Gemma licence has not been accepted with "
-                         "this account.", f"Open {page}, sign in with the account of your token, press "
-                         "\"Acknowledge license\", wait for the approval e-mail (usually instant), then run again.")
+        return UserError(tr("Access to {repo} is not granted yet: the Gemma licence has not been accepted with "
+                            "this account.", repo=repo_id),
+                         tr("Open {page}, sign in with the account of your token, press \"Acknowledge license\", "
+                            "wait for the approval e-mail (usually instant), then run again.", page=page))
     if isinstance(error, hub_errors.RepositoryNotFoundError):
         status = _status_of(error)
         if status == 401:
             return _bad_token_error()
-        return UserError(f"The model {repo_id} was not found on Hugging Face (HTTP {status or 404}).",
-                         "Check the `model` setting (E2B or E4B) and your internet connection; if you use a token, "
-                         "make sure it is valid.")
+        return UserError(tr("The model {repo} was not found on Hugging Face (HTTP {status}).", repo=repo_id,
+                            status=status or 404),
+                         tr("Check the `model` setting (E2B or E4B) and your internet connection; if you use a "
+                            "token, make sure it is valid."))
     if isinstance(error, hub_errors.HfHubHTTPError):
         status = _status_of(error)
         if status == 401:
             return _bad_token_error()
         if status == 403:
-            return UserError(f"Hugging Face refused access to {repo_id} (HTTP 403).",
-                             f"Accept the licence on {page} with the account of your token, and make sure the token "
-                             "has the \"Read\" permission, then run again.")
-        return UserError(f"Hugging Face answered with an error (HTTP {status}): {error}",
-                         "Try again in a few minutes; if it persists, check https://status.huggingface.co")
+            return UserError(tr("Hugging Face refused access to {repo} (HTTP 403).", repo=repo_id),
+                             tr("Accept the licence on {page} with the account of your token, and make sure the "
+                                "token has the \"Read\" permission, then run again.", page=page))
+        return UserError(tr("Hugging Face answered with an error (HTTP {status}): {error}", status=status,
+                            error=error),
+                         tr("Try again in a few minutes; if it persists, check https://status.huggingface.co"))
     if isinstance(error, OSError) and error.errno == errno.ENOSPC:
-        return UserError("The disk became full during the download.",
-                         "Free some space (the model needs about 15 GB for E4B, 11 GB for E2B) and run again: "
-                         "the download continues where it stopped.")
+        return UserError(tr("The disk became full during the download."),
+                         tr("Free some space (the model needs about 15 GB for E4B, 11 GB for E2B) and run again: "
+                            "the download continues where it stopped."))
     if _looks_like_network_error(error):
-        return UserError("Could not reach Hugging Face: there seems to be no internet connection.",
-                         "Check the connection (and proxy or firewall), then run again: the download resumes.")
+        return UserError(tr("Could not reach Hugging Face: there seems to be no internet connection."),
+                         tr("Check the connection (and proxy or firewall), then run again: the download resumes."))
     raise error  # unknown: our bug or an unforeseen case, stays loud
 
 
@@ -93,9 +86,10 @@ def _status_of(error: BaseException) -> int | None:
 
 
 def _bad_token_error() -> UserError:
-    return UserError("Hugging Face did not accept your access token (HTTP 401): it is wrong, expired or revoked.",
-                     "Create a new \"Read\" token at https://huggingface.co/settings/tokens and run again "
-                     "(or set the HF_TOKEN environment variable to it).")
+    return UserError(tr("Hugging Face did not accept your access token (HTTP 401): it is wrong, expired or "
+                        "revoked."),
+                     tr("Create a new \"Read\" token at https://huggingface.co/settings/tokens and run again "
+                        "(or set the HF_TOKEN environment variable to it)."))
 
 
 def _looks_like_network_error(error: BaseException) -> bool:
@@ -116,18 +110,22 @@ def find_token() -> str | None:
 
 
 def ask_for_token(repo_id: str) -> str:
-    say(TOKEN_HELP.format(page=model_page(repo_id)))
+    say(tr("To download Gemma you need a free Hugging Face access token (one time):\n"
+           "  1. Sign in (or sign up) at https://huggingface.co\n"
+           "  2. Open {page} and press \"Acknowledge license\" / \"Agree and access repository\".\n"
+           "  3. Open https://huggingface.co/settings/tokens, press \"Create new token\", type \"Read\", copy the "
+           "token.", page=model_page(repo_id)))
     if not is_interactive():
-        raise UserError("No Hugging Face token is set, and there is no terminal to ask for one.",
-                        "Set the HF_TOKEN environment variable to your token, or run download_model.bat by "
-                        "double-click and paste it when asked.")
+        raise UserError(tr("No Hugging Face token is set, and there is no terminal to ask for one."),
+                        tr("Set the HF_TOKEN environment variable to your token, or run download_model.bat by "
+                           "double-click and paste it when asked."))
     import getpass
 
     from huggingface_hub import login
 
-    token = getpass.getpass("Paste your token here (it stays hidden) / Вставьте токен (он не отображается): ").strip()
+    token = getpass.getpass(tr("Paste your token here (it stays hidden): ")).strip()
     if not token:
-        raise UserError("No token was entered.", "Run download_model.bat again and paste the token.")
+        raise UserError(tr("No token was entered."), tr("Run download_model.bat again and paste the token."))
     # Stored by huggingface_hub in its own place (the user's HF home), never next to our outputs.
     login(token=token, add_to_git_credential=False)
     return token
@@ -136,7 +134,7 @@ def ask_for_token(repo_id: str) -> str:
 def choose_model(settings: Settings, args) -> Settings:
     chosen = getattr(args, "model", None)
     if not chosen and is_interactive() and not settings.model_path:
-        chosen = ask_choice("Which Gemma 3n? e4b = better, ~15 GB; e2b = lighter, ~11 GB", ["e4b", "e2b"],
+        chosen = ask_choice(tr("Which Gemma 3n? e4b = better, ~15 GB; e2b = lighter, ~11 GB"), ["e4b", "e2b"],
                             settings.model.lower()).upper()
     if not chosen or chosen == settings.model:
         return settings
@@ -155,16 +153,17 @@ def remember_model_choice(settings_file: Path, model: str) -> None:
     if not found:
         updated = text + ("" if not text or text.endswith("\n") else "\n") + f"\n[model]\n{line}\n"
     settings_file.write_text(updated, encoding="utf-8")
-    say(f"Saved your choice in {settings_file}: {line}")
+    say(tr("Saved your choice in {file}: {line}", file=settings_file, line=line))
 
 
 def use_existing_folder(folder: Path) -> int:
     problems = find_checkpoint_problems(folder)
     if problems:
-        raise UserError(f"{folder} is not a complete Gemma 3n checkpoint:\n  - " + "\n  - ".join(problems),
-                        "Copy the whole model folder (config.json, tokenizer.model, all .safetensors files and the "
-                        "index) or download it with download_model.bat.")
-    say(f"The model at {folder} is complete.")
+        raise UserError(tr("{folder} is not a complete Gemma 3n checkpoint:", folder=folder) + "\n  - "
+                        + "\n  - ".join(problems),
+                        tr("Copy the whole model folder (config.json, tokenizer.model, all .safetensors files and "
+                           "the index) or download it with download_model.bat."))
+    say(tr("The model at {folder} is complete.", folder=folder))
     return 0
 
 
@@ -187,8 +186,8 @@ def download(repo_id: str, dest: Path, token: str) -> None:
 
     try:
         needed = bytes_still_needed(listed_files(repo_id, token), dest)
-        check_free_space(dest, needed, f"the {repo_id} download")
-        say(f"Downloading {repo_id} into {dest} (the download resumes if interrupted) ...")
+        check_free_space(dest, needed, tr("the {repo} download", repo=repo_id))
+        say(tr("Downloading {repo} into {dest} (the download resumes if interrupted) ...", repo=repo_id, dest=dest))
         snapshot_download(repo_id, local_dir=str(dest), allow_patterns=NEEDED_FILES, token=token)
     except UserError:
         raise
@@ -201,13 +200,13 @@ def run(settings: Settings, args) -> int:
     if from_folder:
         folder = settings.path(from_folder)
         use_existing_folder(folder)
-        say(f"To use it in every step, set in settings.toml:  model_path = \"{folder.as_posix()}\"")
+        say(tr("To use it in every step, set in settings.toml:  model_path = \"{path}\"", path=folder.as_posix()))
         return 0
     settings = choose_model(settings, args)
     dest = settings.path(args.output) if getattr(args, "output", None) else settings.model_dir
     if not find_checkpoint_problems(dest):  # complete already: no network needed
-        say(f"The model is already complete at {dest}; nothing to download.")
-        say("Next: run prepare_dataset.bat  (or: gemma-kit prepare-dataset)")
+        say(tr("The model is already complete at {dest}; nothing to download.", dest=dest))
+        next_step("prepare_dataset.bat", "gemma-kit prepare-dataset")
         return 0
     if settings.model_path:
         return use_existing_folder(dest)
@@ -216,8 +215,8 @@ def run(settings: Settings, args) -> int:
     download(repo_id, dest, token)
     problems = find_checkpoint_problems(dest)
     if problems:
-        raise UserError(f"The download finished but the model at {dest} is incomplete:\n  - " + "\n  - ".join(problems),
-                        "Run download_model.bat again: it fetches only what is missing.")
-    say(f"Model ready at {dest}")
-    say("Next: run prepare_dataset.bat  (or: gemma-kit prepare-dataset)")
+        raise UserError(tr("The download finished but the model at {dest} is incomplete:", dest=dest) + "\n  - "
+                        + "\n  - ".join(problems), tr("Run download_model.bat again: it fetches only what is missing."))
+    say(tr("Model ready at {dest}", dest=dest))
+    next_step("prepare_dataset.bat", "gemma-kit prepare-dataset")
     return 0
