@@ -745,3 +745,49 @@ def test_a_file_in_an_old_windows_encoding_gets_an_encoding_hint(tmp_path, capsy
     assert main(["--root", str(tmp_path), "prepare-dataset", "--mode", "instruct"]) == 1
     err = capsys.readouterr().err
     assert "not saved as UTF-8 text" in err and "around line 2" in err
+
+
+def test_the_summary_speaks_russian_and_the_report_stays_english(tmp_path, capsys):
+    root = make_project(tmp_path, "telegram_chat/result.json", "chatgpt/conversations.json", "bad/unrecognised.json")
+    code, out, err = run_step(root, capsys, "--mode", "instruct", "--set", "language=ru")
+    assert code == 0, err
+    report = read_report(root)
+    messages, examples = report["messages"], report["examples"]
+    assert f"Оставлено сообщений: {messages['kept']:,} из {messages['read']:,};" in out
+    assert (f"Записаны data/train_dataset.jsonl (примеров: {examples['train']:,}, режим instruct) и "
+            f"data/eval_dataset.jsonl (примеров: {examples['eval']:,}).") in out
+    assert "Пропущено:" in out and "Прочитано 2 файла: " in out  # the unrecognised one is a skipped file
+    # Each skip line: the count, the unit in the form that goes with it, the reason in Russian.
+    assert "        1 файл          нераспознанный файл" in out
+    assert report["skipped"]["empty message"]["count"] == 1 and "1 сообщение     пустое сообщение" in out
+    assert "Владелец в Telegram (вы — сторона ассистента) в dataset/telegram_chat/result.json: Ann" in out
+    assert ("Внимание: dataset/bad/unrecognised.json: это не выгрузка чата в формате, который знает этот шаг "
+            "(первые ключи в файле: users, settings, version). Этот файл пропущен.") in err
+    assert "Kept " not in out and "Skipped:" not in out
+    # Programs read the report: its words stay the English ones, whatever the console's language.
+    assert report["problem_files"][0]["detail"] == ("not a chat export this step knows (first keys seen: users, "
+                                                    "settings, version)")
+    assert report["notes"][0].startswith("Telegram owner (your side, the assistant) in dataset/telegram_chat/")
+    assert report["files_per_format"]["Telegram Desktop export (one chat)"] == 1
+
+
+def test_russian_counts_in_the_skip_list_take_their_form():
+    from gemma_kit.core.language import set_language
+    from gemma_kit.readers.dataset_report import unit_words
+
+    set_language("ru")
+    assert [unit_words("messages", n) for n in (1, 3, 11, 21, 25)] == \
+        ["сообщение", "сообщения", "сообщений", "сообщение", "сообщений"]
+    set_language("en")
+    assert [unit_words("messages", n) for n in (1, 3)] == ["messages", "messages"]  # the report's own word
+
+
+def test_a_broken_file_alone_fails_in_russian_naming_its_line_once(tmp_path, capsys):
+    root = make_project(tmp_path, "bad/broken.json")
+    code, _, err = run_step(root, capsys, "--mode", "instruct", "--set", "language=ru")
+    assert code == 1
+    assert ("Ошибка: dataset/bad/broken.json: ошибка в JSON (строка 4, столбец 5): Expecting ',' delimiter."
+            in err.splitlines())
+    assert next(line for line in err.splitlines() if line.startswith("Что сделать:")).startswith(
+        "Что сделать: Откройте файл на этой строке")
+    assert err.count("broken.json") == 1  # the error says it; no warning before it repeats it

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.console import UserError, say, warn
+from ..core.language import tr, tr_n
 from ..core.settings import Settings
 from ..readers.voice import ROLES_TO_TRANSCRIBE, TRANSCRIPTS_FILE_NAME, VOICE_LIST_FILE_NAME, VoiceMessage, \
     file_digest, load_transcripts
@@ -52,11 +53,14 @@ def transcribe_voices(settings: Settings, out_dir: Path, batch_size: int | None 
         else:
             jobs.setdefault(digest, Job(digest, voice))
     if not jobs:
-        say(f"All {len(voices):,} voice messages to transcribe are already in {cache_path.name}; the model is "
-            f"not loaded.")
+        say(tr_n(len(voices), "All {n:,} voice messages to transcribe are already in {cache}; the model is not loaded.",
+                 "All {n:,} voice messages to transcribe are already in {cache}; the model is not loaded.",
+                 cache=cache_path.name))
         return 0
     if reused:
-        say(f"{reused:,} voice messages are already transcribed ({cache_path.name}); {len(jobs):,} to go.")
+        say(tr_n(reused, "{n:,} voice messages are already transcribed ({cache}); {left:,} to go.",
+                 "{n:,} voice messages are already transcribed ({cache}); {left:,} to go.", cache=cache_path.name,
+                 left=len(jobs)))
     transcribe_jobs(settings, list(jobs.values()), cache_path, batch_size)
     return 0
 
@@ -64,22 +68,25 @@ def transcribe_voices(settings: Settings, out_dir: Path, batch_size: int | None 
 def wanted_voices(settings: Settings, out_dir: Path) -> list[VoiceMessage]:
     listing = out_dir / VOICE_LIST_FILE_NAME
     if settings.transcribe_voice == "no":
-        raise UserError("The transcribe_voice setting is \"no\", so there is nothing to transcribe.",
-                        "Set transcribe_voice = \"mine\" (your voice messages) or \"all\" in settings.toml, or run "
-                        "gemma-kit transcribe-voice --set transcribe_voice=mine")
+        raise UserError(tr("The transcribe_voice setting is \"no\", so there is nothing to transcribe."),
+                        tr("Set transcribe_voice = \"mine\" (your voice messages) or \"all\" in settings.toml, or run "
+                           "gemma-kit transcribe-voice --set transcribe_voice=mine"))
     if not listing.exists():
-        raise UserError(f"There is no list of voice messages yet ({listing.name} in {out_dir}).",
-                        "Run prepare_dataset.bat first: it finds the voice messages in your Telegram export.")
+        raise UserError(tr("There is no list of voice messages yet ({file} in {folder}).", file=listing.name,
+                           folder=out_dir),
+                        tr("Run prepare_dataset.bat first: it finds the voice messages in your Telegram export."))
     try:
         voices = [VoiceMessage(**entry) for entry in json.loads(listing.read_text(encoding="utf-8"))]
     except (json.JSONDecodeError, TypeError) as e:
-        raise UserError(f"{listing} is damaged ({e}).", "Run prepare_dataset.bat again; it writes it anew.") from e
+        raise UserError(tr("{file} is damaged ({error}).", file=listing, error=e),
+                        tr("Run prepare_dataset.bat again; it writes it anew.")) from e
     roles = ROLES_TO_TRANSCRIBE[settings.transcribe_voice]
     wanted = [v for v in voices if v.file and v.role in roles]
     missing = [v for v in wanted if not Path(v.file).is_file()]
     if missing:
-        warn(f"{len(missing):,} voice messages' audio files are gone since prepare-dataset listed them (first: "
-             f"{missing[0].file}); they are left out.")
+        warn(tr_n(len(missing), "{n:,} voice messages' audio files are gone since prepare-dataset listed them "
+                  "(first: {first}); they are left out.", "{n:,} voice messages' audio files are gone since "
+                  "prepare-dataset listed them (first: {first}); they are left out.", first=missing[0].file))
     return [v for v in wanted if Path(v.file).is_file()]
 
 
@@ -92,12 +99,21 @@ def transcribe_jobs(settings: Settings, jobs: list[Job], cache_path: Path, batch
     machine = detect_machine()
     device = choose_device(machine.cuda_available)
     minutes = sum(j.voice.seconds for j in jobs) / 60
-    say(f"Transcribing {len(jobs):,} voice messages ({minutes:,.1f} min of audio) on the "
-        f"{'GPU ' + machine.gpu_name if device == 'cuda' else 'CPU'}; loading the model {settings.model_dir.name}.")
+    if device == "cuda":
+        say(tr_n(len(jobs), "Transcribing {n:,} voice messages ({minutes:,.1f} min of audio) on the GPU {gpu}; "
+                 "loading the model {model}.", "Transcribing {n:,} voice messages ({minutes:,.1f} min of audio) on "
+                 "the GPU {gpu}; loading the model {model}.", minutes=minutes, gpu=machine.gpu_name,
+                 model=settings.model_dir.name))
+    else:
+        say(tr_n(len(jobs), "Transcribing {n:,} voice messages ({minutes:,.1f} min of audio) on the CPU; loading "
+                 "the model {model}.", "Transcribing {n:,} voice messages ({minutes:,.1f} min of audio) on the CPU; "
+                 "loading the model {model}.", minutes=minutes, model=settings.model_dir.name))
     started = time.monotonic()
     batch = batch_size or BATCH_SIZE[device]
-    lighter = f"use --batch-size {max(1, batch // 2)}" if batch > 1 else "use the E2B model (model = \"E2B\")"
-    with memory_errors_in_plain_words("loading the model for transcription", lighter):
+    # Both phrases end up inside training/device.py's out-of-memory message ("... while {doing}", "or {lighter}").
+    lighter = tr("use --batch-size {n}", n=max(1, batch // 2)) if batch > 1 else \
+        tr("use the E2B model (model = \"E2B\")")
+    with memory_errors_in_plain_words(tr("loading the model for transcription"), lighter):
         transcriber = Transcriber(settings.model_dir, device, machine.bf16_supported)
     done_seconds = 0.0
     statuses: Counter = Counter()
@@ -123,7 +139,7 @@ def transcribe_jobs(settings: Settings, jobs: list[Job], cache_path: Path, batch
                 pieces.sort(key=lambda p: len(p[2]))
                 for start in range(0, len(pieces), batch):
                     group = pieces[start:start + batch]
-                    with memory_errors_in_plain_words("transcribing voice messages", lighter):
+                    with memory_errors_in_plain_words(tr("transcribing voice messages"), lighter):
                         heard_pieces = transcriber.transcribe([p[2] for p in group])
                     for (job, i, piece), (text, ran_out) in zip(group, heard_pieces):
                         job.texts[i], job.ran_out = text, job.ran_out or ran_out
@@ -135,41 +151,48 @@ def transcribe_jobs(settings: Settings, jobs: list[Job], cache_path: Path, batch
                             statuses[heard.status] += 1
                             done_seconds += job.seconds
         except KeyboardInterrupt:
-            say(f"\nStopped: the transcripts done so far are kept in {cache_path.name}; run again to continue.")
+            say("\n" + tr("Stopped: the transcripts done so far are kept in {cache}; run again to continue.",
+                          cache=cache_path.name))
             raise
     spent = time.monotonic() - started
     say_outcome(statuses)
-    say(f"Transcribed {done_seconds / 60:,.1f} min of audio in {spent:,.0f} s "
-        f"({done_seconds / max(spent, 1e-9):,.1f} s of audio per second, model loading included).")
+    say(tr("Transcribed {minutes:,.1f} min of audio in {spent:,.0f} s ({speed:,.1f} s of audio per second, model "
+           "loading included).", minutes=done_seconds / 60, spent=spent, speed=done_seconds / max(spent, 1e-9)))
 
 
 def say_outcome(statuses: Counter) -> None:
-    say(f"Transcripts kept: {statuses['ok']:,}.")
-    if statuses["empty"] + statuses["made_up"]:
-        say(f"Left out: {statuses['empty']:,} empty and {statuses['made_up']:,} that looked made up (repeated "
-            f"words, or far more text than the recording can hold); they are counted in the dataset report.")
-    if statuses["undecodable"]:
-        say(f"{statuses['undecodable']:,} audio files could not be decoded (round videos are MP4, which needs "
-            f"ffmpeg, and the kit does not install it); they are counted as skipped.")
+    kept, empty, made_up, undecodable = (statuses[s] for s in ("ok", "empty", "made_up", "undecodable"))
+    say(tr("Transcripts kept: {kept:,}.", kept=kept))
+    if empty + made_up:
+        say(tr("Left out: {empty:,} empty and {made_up:,} that looked made up (repeated words, or far more text "
+               "than the recording can hold); they are counted in the dataset report.", empty=empty,
+               made_up=made_up))
+    if undecodable:
+        say(tr_n(undecodable, "{n:,} audio files could not be decoded (round videos are MP4, which needs ffmpeg, and "
+                 "the kit does not install it); they are counted as skipped.", "{n:,} audio files could not be "
+                 "decoded (round videos are MP4, which needs ffmpeg, and the kit does not install it); they are "
+                 "counted as skipped."))
 
 
 def check_model_has_ears(model_dir: Path) -> None:
     """The model folder must hold the audio encoder's feature-extractor settings (every Gemma 3n -it download
     does); a folder without them is an incomplete download or a text-only copy."""
     if not (model_dir / "config.json").exists():
-        raise UserError(f"The model is not in {model_dir} yet, and transcribing voice messages needs it.",
-                        "Run download_model.bat first (or set transcribe_voice = \"no\" to leave voice messages "
-                        "out for now).")
+        raise UserError(tr("The model is not in {folder} yet, and transcribing voice messages needs it.",
+                           folder=model_dir),
+                        tr("Run download_model.bat first (or set transcribe_voice = \"no\" to leave voice messages "
+                           "out for now)."))
     if not (model_dir / "preprocessor_config.json").exists():
-        raise UserError(f"{model_dir} has no preprocessor_config.json, the settings of the model's audio input.",
-                        "Run download_model.bat again: it completes the download.")
+        raise UserError(tr("{folder} has no preprocessor_config.json, the settings of the model's audio input.",
+                           folder=model_dir),
+                        tr("Run download_model.bat again: it completes the download."))
 
 
 def audio_bar(total_seconds: int):
     """Seconds of audio done / left, and the time left at the speed so far."""
     from tqdm.auto import tqdm
 
-    return tqdm(total=total_seconds, desc="Transcribing", unit=" s of audio", dynamic_ncols=True,
+    return tqdm(total=total_seconds, desc=tr("Transcribing"), unit=tr(" s of audio"), dynamic_ncols=True,
                 disable=bool(os.environ.get("GEMMA_KIT_NO_PROGRESS")))
 
 

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from ..core.console import ask_choice, say
+from ..core.language import tr
 from ..core.paths import atomic_file
 from ..core.settings import Settings, replace
 from ..readers.voice import TRANSCRIBE_CHOICES, VOICE_LIST_FILE_NAME, VoiceBook
@@ -32,11 +33,11 @@ def choose_transcription(settings: Settings, voice: VoiceBook) -> str:
         return settings.transcribe_voice
     minutes = sum(v.seconds for v in with_files) / 60
     mine = sum(v.seconds for v in with_files if v.role == "assistant") / 60
-    return ask_choice(f"The export has {len(with_files):,} voice messages with audio ({minutes:,.1f} min, "
-                      f"{mine:,.1f} min of them yours). Turn them into text with the model? mine = only yours "
-                      f"(they become your replies), all = the other side's too, no = leave them out "
-                      f"(transcribe_voice in settings.toml fixes the answer)", list(TRANSCRIBE_CHOICES),
-                      settings.transcribe_voice)
+    return ask_choice(tr("The export has {n:,} voice messages with audio ({minutes:,.1f} min, {mine:,.1f} min of "
+                         "them yours). Turn them into text with the model? mine = only yours (they become your "
+                         "replies), all = the other side's too, no = leave them out (transcribe_voice in "
+                         "settings.toml fixes the answer)", n=len(with_files), minutes=minutes, mine=mine),
+                      list(TRANSCRIBE_CHOICES), settings.transcribe_voice)
 
 
 def transcribe_if_asked(settings: Settings, voice: VoiceBook, out_dir: Path) -> str:
@@ -61,5 +62,5 @@ def transcribe_if_asked(settings: Settings, voice: VoiceBook, out_dir: Path) -> 
     finally:
         if gc_was_paused:
             gc.disable()
-    say("Reading the exports again with the voice transcripts.")
+    say(tr("Reading the exports again with the voice transcripts."))
     return choice

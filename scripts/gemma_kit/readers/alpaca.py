@@ -6,11 +6,12 @@ becomes earlier turns. One record is one conversation; each of its parts counts 
 """
 from __future__ import annotations
 
+from ..core.language import N_
 from .common import SkipCounter
 from .conversation import Conversation, ConversationBuilder, text_of
 
-SKIP_NO_OUTPUT = "Alpaca record with an empty output"
-SKIP_BAD_HISTORY = "Alpaca history entry that is not a [question, answer] pair"
+SKIP_NO_OUTPUT = N_("Alpaca record with an empty output")
+SKIP_BAD_HISTORY = N_("Alpaca history entry that is not a [question, answer] pair")
 
 
 def conversation_from_alpaca(record: dict, where: str, counter: SkipCounter) -> Conversation | None:

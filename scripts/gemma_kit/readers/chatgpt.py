@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core.language import N_
 from .common import SKIP_NON_TEXT_PART, SKIP_ODD_ITEM, SkipCounter
 from .conversation import Conversation, ConversationBuilder
 
-SKIP_OTHER_BRANCH = "ChatGPT message on an abandoned branch (edited or regenerated)"
-SKIP_SYSTEM = "ChatGPT system message (hidden in the app)"
-SKIP_TOOL = "ChatGPT tool message (browsing, code, images...)"
-SKIP_TOOL_CALL = "ChatGPT assistant message addressed to a tool"
-SKIP_HIDDEN = "ChatGPT hidden message"
-SKIP_NOT_TEXT = "ChatGPT message that is not chat text (code, reasoning, browsing...)"
+SKIP_OTHER_BRANCH = N_("ChatGPT message on an abandoned branch (edited or regenerated)")
+SKIP_SYSTEM = N_("ChatGPT system message (hidden in the app)")
+SKIP_TOOL = N_("ChatGPT tool message (browsing, code, images...)")
+SKIP_TOOL_CALL = N_("ChatGPT assistant message addressed to a tool")
+SKIP_HIDDEN = N_("ChatGPT hidden message")
+SKIP_NOT_TEXT = N_("ChatGPT message that is not chat text (code, reasoning, browsing...)")
 TEXT_CONTENT_TYPES = ("text", "multimodal_text")
 
 

@@ -11,16 +11,17 @@ The top-level `text` may be empty or hold the thinking too, so it is read only w
 """
 from __future__ import annotations
 
+from ..core.language import N_
 from .common import SKIP_UNKNOWN_RECORD, SkipCounter
 from .conversation import Conversation, ConversationBuilder
 
 CLAUDE_ROLES = {"human": "user", "user": "user", "assistant": "assistant"}
-SKIP_UNKNOWN_SENDER = "Claude message from an unknown sender"
-SKIP_THINKING = "Claude thinking block (not part of the reply)"
-SKIP_TOOL_BLOCK = "Claude tool use or tool result block"
-SKIP_OTHER_BLOCK = "Claude content block that is not text (image, document...)"
-SKIP_ATTACHMENT = "Claude attachment or file (only the chat text is used)"
-SKIP_OTHER_BRANCH = "Claude message on an abandoned branch (retried or edited)"
+SKIP_UNKNOWN_SENDER = N_("Claude message from an unknown sender")
+SKIP_THINKING = N_("Claude thinking block (not part of the reply)")
+SKIP_TOOL_BLOCK = N_("Claude tool use or tool result block")
+SKIP_OTHER_BLOCK = N_("Claude content block that is not text (image, document...)")
+SKIP_ATTACHMENT = N_("Claude attachment or file (only the chat text is used)")
+SKIP_OTHER_BRANCH = N_("Claude message on an abandoned branch (retried or edited)")
 BLOCK_SKIP_REASONS = {"thinking": SKIP_THINKING, "redacted_thinking": SKIP_THINKING,
                       "tool_use": SKIP_TOOL_BLOCK, "tool_result": SKIP_TOOL_BLOCK}
 

@@ -12,20 +12,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.language import N_, tr_marked
+
 # Skipped items are counted in one of these units; only "messages" (and the messages inside skipped
 # conversations or records) enter the accounting "read = kept + skipped".
 UNITS = ("files", "chats", "conversations", "records", "lines", "messages", "parts", "examples")
 WARNING_PREFIX = "Warning: "  # a reader's note that the step prints as a warning
 EXAMPLES_PER_REASON = 5  # where-it-happened samples kept per skip reason (the report stays small)
-SKIP_EMPTY = "empty message"
-SKIP_LATE_SYSTEM = "system message in the middle of a conversation"
-SKIP_UNKNOWN_ROLE = "message from an unknown role (tool, function...)"
-SKIP_UNKNOWN_RECORD = "record in an unknown shape"
-SKIP_NON_TEXT_PART = "image, audio or file part of a message"
-SKIP_INVALID_LINE = "invalid JSON line"
-SKIP_NOT_UTF8_LINE = "line that is not UTF-8 text"
-SKIP_TOO_DEEP_LINE = "line nested too deeply to be a chat record"
-SKIP_ODD_ITEM = "item in an unexpected shape (a damaged or hand-edited export)"
+SKIP_EMPTY = N_("empty message")
+SKIP_LATE_SYSTEM = N_("system message in the middle of a conversation")
+SKIP_UNKNOWN_ROLE = N_("message from an unknown role (tool, function...)")
+SKIP_UNKNOWN_RECORD = N_("record in an unknown shape")
+SKIP_NON_TEXT_PART = N_("image, audio or file part of a message")
+SKIP_INVALID_LINE = N_("invalid JSON line")
+SKIP_NOT_UTF8_LINE = N_("line that is not UTF-8 text")
+SKIP_TOO_DEEP_LINE = N_("line nested too deeply to be a chat record")
+SKIP_ODD_ITEM = N_("item in an unexpected shape (a damaged or hand-edited export)")
 
 
 @dataclass
@@ -77,13 +79,41 @@ class SkipCounter:
         return entry.count if entry else 0
 
 
+# ---- words shown later ---------------------------------------------------------------------------------
+class Marked(str):
+    """English text made of a message marked with N_ and its values, kept to be shown later.
+
+    It is the English text (a str: the dataset report stores it as it is, and code comparing it keeps working);
+    `shown()` is the same in the user's language. A value may itself be a Marked text (a reason inside a note).
+    """
+
+    message: str
+    values: dict[str, Any]
+    warning: bool
+
+    def __new__(cls, message: str, *, warning: bool = False, **values: Any) -> Marked:
+        english = message.format(**values)
+        self = super().__new__(cls, WARNING_PREFIX + english if warning else english)
+        self.message, self.values, self.warning = message, values, warning
+        return self
+
+    def shown(self) -> str:
+        """In the user's language; a warning without its "Warning: " (warn() adds the marker)."""
+        return tr_marked(self.message, **{k: translated(v) for k, v in self.values.items()})
+
+
+def translated(value: Any) -> Any:
+    """A Marked text in the user's language; anything else (a file name, a number) as it is."""
+    return value.shown() if isinstance(value, Marked) else value
+
+
 # ---- problems with a whole file -----------------------------------------------------------------------
 class FileProblem(Exception):
     """A file that cannot be used; the step warns, records it in the report and carries on with the others."""
 
     kind = "unreadable"
 
-    def __init__(self, detail: str):
+    def __init__(self, detail: Marked):
         super().__init__(detail)
         self.detail = detail
 
@@ -91,10 +121,10 @@ class FileProblem(Exception):
 class UnrecognisedFile(FileProblem):
     kind = "unrecognised"
 
-    def __init__(self, first_keys: list[str], seen: str = ""):
+    def __init__(self, first_keys: list[str], seen: str | Marked = ""):
         self.first_keys = first_keys
-        shown = ", ".join(first_keys[:10]) if first_keys else seen or "no keys"
-        super().__init__(f"not a chat export this step knows (first keys seen: {shown})")
+        keys: Any = ", ".join(first_keys[:10]) if first_keys else seen or Marked(N_("no keys"))
+        super().__init__(Marked(N_("not a chat export this step knows (first keys seen: {keys})"), keys=keys))
 
 
 class InvalidJson(FileProblem):
@@ -102,8 +132,12 @@ class InvalidJson(FileProblem):
 
     def __init__(self, line: int | None, column: int | None, reason: str):
         self.line, self.column, self.reason = line, column, reason
-        where = f"line {line}, column {column}" if column else f"around line {line}" if line else "somewhere"
-        super().__init__(f"invalid JSON at {where}: {reason}")
+        if column:
+            where = Marked(N_("line {line}, column {column}"), line=line, column=column)
+        else:
+            where = Marked(N_("around line {line}"), line=line) if line else Marked(N_("somewhere"))
+        # `reason` is the JSON parser's own words (English, technical), or a Marked sentence of ours.
+        super().__init__(Marked(N_("invalid JSON at {where}: {reason}"), where=where, reason=reason))
 
 
 class _Debugging:

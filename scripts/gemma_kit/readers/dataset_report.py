@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..core.console import say, warn
+from ..core.language import N_, tr, tr_marked, tr_n
 from ..core.paths import atomic_file, show_path
 from ..core.settings import DATASET_REPORT_FILE_NAME, Settings
-from .common import SkipCounter
+from .common import Marked, SkipCounter, translated
+from .detect import JSONL_SUFFIX
 from .dispatch import Reading
 from .voice import voice_summary
 
@@ -95,14 +97,16 @@ def skipped_report(counter: SkipCounter) -> dict[str, Any]:
             for reason, r in ranked}
 
 
-def report_warnings(train_examples: int, too_long: int, max_seq_length: int) -> list[str]:
+def report_warnings(train_examples: int, too_long: int, max_seq_length: int) -> list[Marked]:
     warnings = []
     if train_examples < MIN_EXAMPLES_FOR_STYLE:
-        warnings.append(f"Only {train_examples} training examples: enough to test the pipeline, but "
-                        f"too few to change the model's style (aim for {MIN_EXAMPLES_FOR_STYLE}+; more chats help).")
+        warnings.append(Marked(N_("Only {n} training examples: enough to test the pipeline, but too few to change "
+                                  "the model's style (aim for {aim}+; more chats help)."),
+                               n=train_examples, aim=MIN_EXAMPLES_FOR_STYLE))
     if too_long:
-        warnings.append(f"{too_long:,} examples are longer than max_seq_length = {max_seq_length} tokens and will "
-                        f"be cut during training (raise max_seq_length, or use a smaller window_size).")
+        warnings.append(Marked(N_("{too_long:,} examples are longer than max_seq_length = {max_seq_length} tokens "
+                                  "and will be cut during training (raise max_seq_length, or use a smaller "
+                                  "window_size)."), too_long=too_long, max_seq_length=max_seq_length))
     return warnings
 
 
@@ -112,32 +116,58 @@ def write_report(report: dict[str, Any], dest: Path) -> None:
 
 
 def print_summary(report: dict[str, Any], written: Written) -> None:
-    formats = ", ".join(f"{n} {label}" for label, n in report["files_per_format"].items())
-    say(f"Read {len(report['files'])} file(s): {formats}.")
+    """The console's summary, in the user's language, from the report (whose words stay English for programs)."""
+    formats = ", ".join(f"{n} {format_label_shown(label)}" for label, n in report["files_per_format"].items())
+    say(tr_n(len(report["files"]), "Read {n} file(s): {formats}.", "Read {n} file(s): {formats}.", formats=formats))
     m, c, e = report["messages"], report["conversations"], report["examples"]
-    say(f"Kept {m['kept']:,} of {m['read']:,} messages, in {c['train'] + c['eval']:,} dialogs "
-        f"(training {c['train']:,}, evaluation {c['eval']:,}).")
+    say(tr("Kept {kept:,} of {read:,} messages, in {dialogs:,} dialogs (training {train:,}, evaluation {eval:,}).",
+           kept=m["kept"], read=m["read"], dialogs=c["train"] + c["eval"], train=c["train"], eval=c["eval"]))
     lengths, tokens = report["message_length_chars"], report["tokens"]
-    say(f"Message length in characters: median {lengths['p50']:,}, 90% up to {lengths['p90']:,}, "
-        f"longest {lengths['max']:,}.")
-    say(f"Tokens ({tokens['method']}): {tokens['train']:,} training, {tokens['eval']:,} evaluation; "
-        f"per example median {tokens['per_example']['p50']:,}, longest {tokens['per_example']['max']:,}.")
+    say(tr("Message length in characters: median {median:,}, 90% up to {p90:,}, longest {longest:,}.",
+           median=lengths["p50"], p90=lengths["p90"], longest=lengths["max"]))
+    say(tr("Tokens ({method}): {train:,} training, {eval:,} evaluation; per example median {median:,}, "
+           "longest {longest:,}.", method=translated(tokens["method"]), train=tokens["train"], eval=tokens["eval"],
+           median=tokens["per_example"]["p50"], longest=tokens["per_example"]["max"]))
     print_skipped(report["skipped"], report["outputs"]["report"])
     if line := voice_summary(report["voice"]):
         say(line)
     for warning in report["warnings"]:
-        warn(warning)
+        warn(translated(warning))
     if written.replaced:
-        say(f"Replaced the previous {report['outputs']['train']} and {report['outputs']['eval']}.")
-    say(f"Wrote {report['outputs']['train']} ({e['train']:,} examples, {report['mode']} mode) and "
-        f"{report['outputs']['eval']} ({e['eval']:,} examples).")
+        say(tr("Replaced the previous {train} and {eval}.", train=report["outputs"]["train"],
+               eval=report["outputs"]["eval"]))
+    say(tr("Wrote {train} ({train_examples:,} examples, {mode} mode) and {eval} ({eval_examples:,} examples).",
+           train=report["outputs"]["train"], train_examples=e["train"], mode=report["mode"],
+           eval=report["outputs"]["eval"], eval_examples=e["eval"]))
 
 
 def print_skipped(skipped: dict[str, Any], report_path: str) -> None:
     if not skipped:
-        say("Nothing was skipped.")
+        say(tr("Nothing was skipped."))
         return
-    say("Skipped:")
+    say(tr("Skipped:"))
     for reason, entry in skipped.items():
-        say(f"  {entry['count']:>9,} {entry['unit']:<13} {reason}")
-    say(f"The full list, with where each reason happened, is in {report_path}.")
+        count, unit = entry["count"], entry["unit"]
+        say(f"  {count:>9,} {unit_words(unit, count):<13} {tr_marked(reason)}")
+    say(tr("The full list, with where each reason happened, is in {path}.", path=report_path))
+
+
+def format_label_shown(label: str) -> str:
+    """A format's label (detect.FORMAT_LABELS, perhaps with " (JSONL)") in the user's language."""
+    base = label.removesuffix(JSONL_SUFFIX)
+    return tr_marked(base) + label[len(base):]
+
+
+def unit_words(unit: str, count: int) -> str:
+    """A skip unit (common.UNITS) for `count` items. English keeps the report's own word, whatever the count."""
+    words = {
+        "files": tr_n(count, "files", "files"),
+        "chats": tr_n(count, "chats", "chats"),
+        "conversations": tr_n(count, "conversations", "conversations"),
+        "records": tr_n(count, "records", "records"),
+        "lines": tr_n(count, "lines", "lines"),
+        "messages": tr_n(count, "messages", "messages"),
+        "parts": tr_n(count, "parts", "parts"),
+        "examples": tr_n(count, "examples", "examples"),
+    }
+    return words.get(unit, unit)

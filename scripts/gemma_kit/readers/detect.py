@@ -14,30 +14,33 @@ from typing import Any, BinaryIO
 
 import ijson
 
-from .common import FileProblem, UnrecognisedFile, first_keys_of
+from ..core.language import N_
+from .common import FileProblem, Marked, UnrecognisedFile, first_keys_of
 from .json_stream import locate_json_error, nesting_depth_ok, open_export
 from .records import classify_record, classify_record_keys
 from .sender_list import is_sender_item
 
 FORMAT_LABELS = {
-    "telegram_chat": "Telegram Desktop export (one chat)",
-    "telegram_account": "Telegram Desktop export (full account)",
-    "chatgpt": "ChatGPT data export",
-    "claude": "Claude.ai data export",
-    "sharegpt": "ShareGPT conversations",
-    "openai": "OpenAI chat messages",
-    "alpaca": "Alpaca instruction pairs",
-    "sender_list": "sender/userInput message list",
+    "telegram_chat": N_("Telegram Desktop export (one chat)"),
+    "telegram_account": N_("Telegram Desktop export (full account)"),
+    "chatgpt": N_("ChatGPT data export"),
+    "claude": N_("Claude.ai data export"),
+    "sharegpt": N_("ShareGPT conversations"),
+    "openai": N_("OpenAI chat messages"),
+    "alpaca": N_("Alpaca instruction pairs"),
+    "sender_list": N_("sender/userInput message list"),
 }
-EXPECTED_SHAPES = (
+# Shown with tr_marked (braces doubled for it): the user reads it in their language, the JSON shapes as they are.
+EXPECTED_SHAPES = N_(
     "Telegram Desktop export result.json (Export chat history, format JSON); "
     "ChatGPT or Claude.ai data export conversations.json; "
-    "ShareGPT ({\"conversations\": [{\"from\", \"value\"}]}); "
-    "OpenAI chat ({\"messages\": [{\"role\", \"content\"}]}); "
-    "Alpaca ({\"instruction\", \"output\"}); "
-    "a list of {\"sender\", \"userInput\" / \"claudeOutputText\"} messages. "
+    "ShareGPT ({{\"conversations\": [{{\"from\", \"value\"}}]}}); "
+    "OpenAI chat ({{\"messages\": [{{\"role\", \"content\"}}]}}); "
+    "Alpaca ({{\"instruction\", \"output\"}}); "
+    "a list of {{\"sender\", \"userInput\" / \"claudeOutputText\"}} messages. "
     "Each as .json or .jsonl."
 )
+JSONL_SUFFIX = " (JSONL)"  # after a format's label: the same records, one per line
 TELEGRAM_MESSAGE_KEYS = {"date", "date_unixtime", "from_id"}
 SNIFF_MAX_EVENTS = 1_000_000  # ~0.5 s of parsing; past this, a shape we know would have shown itself
 JSONL_FIRST_LINE_MAX = 16 * 1024 * 1024  # a longer first line is a minified JSON document, not a JSONL record
@@ -53,7 +56,7 @@ class FileShape:
 
     @property
     def label(self) -> str:
-        return FORMAT_LABELS[self.format] + (" (JSONL)" if self.prefix is None else "")
+        return FORMAT_LABELS[self.format] + (JSONL_SUFFIX if self.prefix is None else "")
 
 
 @dataclass
@@ -67,7 +70,7 @@ class Sniff:
 def detect_shape(path: Path) -> FileShape:
     """The file's shape, or UnrecognisedFile / InvalidJson / FileProblem saying why it cannot be used."""
     if path.stat().st_size == 0:
-        raise FileProblem("the file is empty")
+        raise FileProblem(Marked(N_("the file is empty")))
     with open_export(path, nesting_guard=False) as f:
         first_record = read_jsonl_first_record(f)
     if first_record is not None:
@@ -188,5 +191,7 @@ def unrecognised(s: Sniff) -> UnrecognisedFile:
         return UnrecognisedFile(s.top_keys)
     if s.root == "start_array":
         keys = s.item_keys.get("item")
-        return UnrecognisedFile(keys or [], "" if keys else "a list without objects")
-    return UnrecognisedFile([], f"a single {s.root or 'value'}, not an object or a list")
+        return UnrecognisedFile(keys or [], "" if keys else Marked(N_("a list without objects")))
+    # ijson's event names a JSON type ("string", "number", "boolean", "null"); it stays as it is.
+    return UnrecognisedFile([], Marked(N_("a single {json_type}, not an object or a list"),
+                                       json_type=s.root or "value"))

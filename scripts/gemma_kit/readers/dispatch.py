@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from ..core.console import byte_bar, say, warn
+from ..core.language import N_, tr, tr_marked
 from ..core.paths import show_path
 from ..core.settings import Settings
-from .common import (SKIP_ODD_ITEM, WARNING_PREFIX, FileProblem, InvalidJson, SkipCounter, UnrecognisedFile,
-                     describe_unexpected, tracebacks_shown)
+from .common import (SKIP_ODD_ITEM, WARNING_PREFIX, FileProblem, InvalidJson, Marked, SkipCounter,
+                     UnrecognisedFile, describe_unexpected, tracebacks_shown, translated)
 from .conversation import Conversation
 from .detect import EXPECTED_SHAPES, FORMAT_LABELS, FileShape, detect_shape
 from .json_stream import stream_items, stream_jsonl
@@ -25,9 +26,9 @@ from .sender_list import read_sender_list
 from .telegram import read_telegram
 from .voice import VoiceBook
 
-SKIP_UNRECOGNISED_FILE = "unrecognised file"
-SKIP_INVALID_FILE = "file with invalid JSON"
-SKIP_UNREADABLE_FILE = "unreadable file"
+SKIP_UNRECOGNISED_FILE = N_("unrecognised file")
+SKIP_INVALID_FILE = N_("file with invalid JSON")
+SKIP_UNREADABLE_FILE = N_("unreadable file")
 PROBLEM_SKIP_REASONS = {"unrecognised": SKIP_UNRECOGNISED_FILE, "invalid_json": SKIP_INVALID_FILE,
                         "unreadable": SKIP_UNREADABLE_FILE}
 
@@ -40,14 +41,14 @@ class Reading:
     counter: SkipCounter = field(default_factory=SkipCounter)
     files: list[dict[str, Any]] = field(default_factory=list)
     problems: list[dict[str, Any]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # Marked texts: English in the report, shown translated
     voice: VoiceBook = field(default_factory=VoiceBook)
 
 
 def read_exports(files: list[Path], settings: Settings, voice: VoiceBook | None = None, debug: bool = False,
                  show_notes: bool = True) -> Reading:
     reading = Reading(voice=voice or VoiceBook())
-    with byte_bar(sum(p.stat().st_size for p in files), "Reading exports") as bar, tracebacks_shown(debug):
+    with byte_bar(sum(p.stat().st_size for p in files), tr("Reading exports")) as bar, tracebacks_shown(debug):
         for path in files:
             label = show_path(path, settings.root)
             try:
@@ -55,19 +56,31 @@ def read_exports(files: list[Path], settings: Settings, voice: VoiceBook | None 
             except FileProblem as problem:
                 record_problem(reading, label, problem)
             except OSError as e:
-                record_problem(reading, label, FileProblem(f"could not be read ({e.strerror or e})"))
+                record_problem(reading, label, FileProblem(Marked(N_("could not be read ({reason})"),
+                                                                  reason=str(e.strerror or e))))
             except Exception as e:  # noqa: BLE001 - one odd file must never abort the run (issue 19)
-                record_problem(reading, label, FileProblem(
-                    f"has a shape this step did not expect ({describe_unexpected(e)}; --debug shows where)"))
-    if any(p["problem"] == "unrecognised" for p in reading.problems):
-        say(f"Formats this step reads: {EXPECTED_SHAPES}")
-    for note in reading.notes if show_notes else ():
-        print_note(note)
+                record_problem(reading, label, FileProblem(Marked(
+                    N_("has a shape this step did not expect ({error}; --debug shows where)"),
+                    error=describe_unexpected(e))))
+    # When no file can be used, the step's error lists every problem and the formats it reads: saying them here
+    # first would say the same thing twice.
+    if reading.files and any(p["problem"] == "unrecognised" for p in reading.problems):
+        say(tr("Formats this step reads: {shapes}", shapes=tr_marked(EXPECTED_SHAPES)))
+    if show_notes:
+        for problem in reading.problems if reading.files else ():
+            warn(tr("{path}: {problem}. Skipped this file.", path=problem["path"],
+                    problem=translated(problem["detail"])))
+        for note in reading.notes:
+            print_note(note)
     return reading
 
 
 def print_note(note: str) -> None:
-    if note.startswith(WARNING_PREFIX):
+    if isinstance(note, Marked) and note.warning:
+        warn(note.shown())
+    elif isinstance(note, Marked):
+        say(note.shown())
+    elif note.startswith(WARNING_PREFIX):
         warn(note[len(WARNING_PREFIX):])
     else:
         say(note)
@@ -134,4 +147,3 @@ def record_problem(reading: Reading, label: str, problem: FileProblem) -> None:
         entry.update(line=problem.line, column=problem.column)
     reading.problems.append(entry)
     reading.counter.skip(PROBLEM_SKIP_REASONS[problem.kind], unit="files", where=f"{label}: {problem.detail}")
-    warn(f"{label}: {problem.detail}. Skipped this file.")

@@ -16,7 +16,9 @@ from typing import Any, BinaryIO
 
 import ijson
 
-from .common import SKIP_INVALID_LINE, SKIP_NOT_UTF8_LINE, SKIP_TOO_DEEP_LINE, FileProblem, InvalidJson, SkipCounter
+from ..core.language import N_
+from .common import (SKIP_INVALID_LINE, SKIP_NOT_UTF8_LINE, SKIP_TOO_DEEP_LINE, FileProblem, InvalidJson, Marked,
+                     SkipCounter)
 
 # No chat export nests past ~10 levels. ijson keeps a prefix string per open level, so memory grows with the
 # square of the depth (100,000 levels: 22 GB), and `json` recurses once per level: refuse well before either.
@@ -26,8 +28,8 @@ MAX_JSON_DEPTH = 512
 # ---- opening files --------------------------------------------------------------------------------------
 class TooDeep(FileProblem):
     def __init__(self) -> None:
-        super().__init__(f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep, which no chat export does "
-                         "(a damaged or generated file)")
+        super().__init__(Marked(N_("the JSON is nested more than {limit} levels deep, which no chat export does "
+                                   "(a damaged or generated file)"), limit=MAX_JSON_DEPTH))
 
 
 # Only these bytes can change the nesting depth or whether we are inside a string.
@@ -123,8 +125,8 @@ def open_export(path: Path, bar: Any = None, nesting_guard: bool = True) -> Iter
     with open(path, "rb") as raw:
         head = raw.read(4)
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            raise FileProblem("the file is saved as UTF-16 text; JSON exports must be UTF-8 "
-                              "(PowerShell's `>` does this: save it again as UTF-8)")
+            raise FileProblem(Marked(N_("the file is saved as UTF-16 text; JSON exports must be UTF-8 "
+                                        "(PowerShell's `>` does this: save it again as UTF-8)")))
         raw.seek(3 if head.startswith(codecs.BOM_UTF8) else 0)
         reader = CountingReader(raw, bar, nesting_guard)
         if bar is not None and head.startswith(codecs.BOM_UTF8):
@@ -237,8 +239,9 @@ def locate_json_error(path: Path, error: Exception, bytes_read: int) -> InvalidJ
             pass
         except UnicodeDecodeError as e:
             line = path.read_bytes()[:e.start].count(b"\n") + 1
-            return InvalidJson(line, None, "the file is not saved as UTF-8 text (an old Windows encoding such as "
-                                           "cp1251?); open it in Notepad and save it with the UTF-8 encoding")
+            return InvalidJson(line, None, Marked(N_("the file is not saved as UTF-8 text (an old Windows encoding "
+                                                     "such as cp1251?); open it in Notepad and save it with the UTF-8 "
+                                                     "encoding")))
     return InvalidJson(count_lines(path, bytes_read), None, reason)
 
 

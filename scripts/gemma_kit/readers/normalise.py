@@ -12,15 +12,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from .common import SkipCounter
+from ..core.language import N_
+from .common import Marked, SkipCounter
 from .conversation import Conversation, Turn
 
-SKIP_OPENING_REPLY = "assistant message opening a dialog (nothing to answer)"
-SKIP_UNANSWERED = "last message of a dialog got no reply"
-SKIP_LONG_MESSAGE = "message longer than max_message_length"
-SKIP_SHORT_DIALOG = "dialog with fewer turns than min_dialog_messages"
-SKIP_LONELY_SYSTEM = "system prompt without a dialog after it"
-SKIP_DUPLICATE_DIALOG = "dialog identical to an earlier one (two copies of one export?)"
+SKIP_OPENING_REPLY = N_("assistant message opening a dialog (nothing to answer)")
+SKIP_UNANSWERED = N_("last message of a dialog got no reply")
+SKIP_LONG_MESSAGE = N_("message longer than max_message_length")
+SKIP_SHORT_DIALOG = N_("dialog with fewer turns than min_dialog_messages")
+SKIP_LONELY_SYSTEM = N_("system prompt without a dialog after it")
+SKIP_DUPLICATE_DIALOG = N_("dialog identical to an earlier one (two copies of one export?)")
 
 
 def normalise_conversations(conversations: Iterable[Conversation], counter: SkipCounter, *,
@@ -123,7 +124,7 @@ def drop_duplicate_dialogs(conversations: list[Conversation], counter: SkipCount
 
 
 def hold_out_end_of_single_dialog(conversations: list[Conversation],
-                                  eval_fraction: float) -> tuple[list[Conversation], str]:
+                                  eval_fraction: float) -> tuple[list[Conversation], Marked | str]:
     """With one dialog only (one long ChatGPT chat, one Telegram chat without long silences), its last exchanges
     become the evaluation side: whole exchanges, under a group of their own, so no training window reaches them."""
     if len({c.group for c in conversations}) != 1:
@@ -143,6 +144,7 @@ def hold_out_end_of_single_dialog(conversations: list[Conversation],
         head = [system if not cut else system._replace(message_count=0)] if system else []
         held_out.insert(0, Conversation(head + body[cut:], last.source, last.group + 1))
         remaining -= take
-    note = (f"Only one dialog was found, so its last {n_eval} exchange(s) of {n_exchanges} are kept aside to "
-            f"check the training (no training example contains them). More chats give a better check.")
+    note = Marked(N_("Only one dialog was found, so its last {n_eval} exchange(s) of {n_exchanges} are kept aside to "
+                     "check the training (no training example contains them). More chats give a better check."),
+                  n_eval=n_eval, n_exchanges=n_exchanges)
     return kept + held_out, note

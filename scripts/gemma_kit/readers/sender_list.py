@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import Any
 
+from ..core.language import N_
 from .common import SKIP_ODD_ITEM, SkipCounter, describe_unexpected
 from .conversation import Conversation, ConversationBuilder, text_of
 
@@ -16,7 +17,7 @@ USER_TEXT_KEY = "userInput"
 ASSISTANT_KEY_SUFFIX = "outputtext"  # compared in lower case
 USER_SENDERS = {"user", "human", "me", "you"}
 FALLBACK_TEXT_KEYS = ("text", "content", "message")
-SKIP_NO_TEXT = "message without userInput / ...OutputText text"
+SKIP_NO_TEXT = N_("message without userInput / ...OutputText text")
 
 
 def is_sender_item(keys: Collection[str]) -> bool:

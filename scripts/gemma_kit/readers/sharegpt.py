@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core.language import N_
 from .common import SKIP_NON_TEXT_PART, SKIP_UNKNOWN_RECORD, SKIP_UNKNOWN_ROLE, SkipCounter
 from .conversation import Conversation, ConversationBuilder, text_of
 
@@ -21,7 +22,7 @@ SHAREGPT_ROLES = {
 # OpenAI's "developer" role is the newer name of "system".
 OPENAI_ROLES = {"user": "user", "assistant": "assistant", "system": "system", "developer": "system"}
 
-SKIP_TOOL_CALL = "assistant tool call without text"
+SKIP_TOOL_CALL = N_("assistant tool call without text")
 
 
 def listed_messages(record: dict, key: str, where: str, counter: SkipCounter) -> list | None:

@@ -17,7 +17,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from .common import SKIP_EMPTY, SKIP_ODD_ITEM, WARNING_PREFIX, SkipCounter, describe_unexpected
+from ..core.language import N_
+from .common import SKIP_EMPTY, SKIP_ODD_ITEM, Marked, SkipCounter, describe_unexpected
 from .conversation import Conversation, ConversationBuilder, text_of
 from .detect import FileShape
 from .json_stream import stream_items
@@ -31,17 +32,17 @@ LAST_PLAUSIBLE_TIME = 253_402_300_800  # year 10000: a later date_unixtime is da
 
 PERSONAL_CHAT_TYPES = {"personal_chat"}
 GROUP_CHAT_TYPES = {"private_group", "private_supergroup", "public_supergroup"}
-SKIP_GROUP = "Telegram group chat (include_group_chats = false)"
-SKIP_SAVED = "Telegram Saved Messages (notes to yourself)"
-SKIP_CHANNEL = "Telegram channel"
-SKIP_BOT = "Telegram chat with a bot"
-SKIP_OTHER_CHAT = "Telegram chat of another type"
+SKIP_GROUP = N_("Telegram group chat (include_group_chats = false)")
+SKIP_SAVED = N_("Telegram Saved Messages (notes to yourself)")
+SKIP_CHANNEL = N_("Telegram channel")
+SKIP_BOT = N_("Telegram chat with a bot")
+SKIP_OTHER_CHAT = N_("Telegram chat of another type")
 CHAT_TYPE_SKIPS = {"saved_messages": SKIP_SAVED, "private_channel": SKIP_CHANNEL, "public_channel": SKIP_CHANNEL,
                    "bot_chat": SKIP_BOT}
-SKIP_SERVICE = "Telegram service message (joined, pinned, call...)"
-SKIP_MEDIA = "voice, video, photo, sticker or file without text"
-SKIP_FORWARDED = "forwarded message (written by someone else)"
-SKIP_LEFT_CHAT = "Telegram chat you left (read only when include_group_chats = true)"
+SKIP_SERVICE = N_("Telegram service message (joined, pinned, call...)")
+SKIP_MEDIA = N_("voice, video, photo, sticker or file without text")
+SKIP_FORWARDED = N_("forwarded message (written by someone else)")
+SKIP_LEFT_CHAT = N_("Telegram chat you left (read only when include_group_chats = true)")
 LEFT_CHATS_TAIL_BYTES = 1 << 20
 MEDIA_KEYS = {"media_type", "photo", "file", "sticker_emoji", "poll", "location_information",
               "contact_information", "game_title", "invoice_information", "place_name"}
@@ -51,7 +52,7 @@ MEDIA_KEYS = {"media_type", "photo", "file", "sticker_emoji", "poll", "location_
 class OwnerRule:
     """Decides per sender whether they are the owner; remembers who was taken as the owner, for the printout."""
 
-    why: str
+    why: str  # a Marked text (or "" for a chat skipped whole)
     owner_ids: set[str] = field(default_factory=set)
     owner_name: str = ""  # casefolded display name from the setting
     peer_id: str = ""  # one-chat export: everyone except this chat partner is the owner
@@ -69,9 +70,9 @@ class OwnerRule:
         role = self.roles[from_id] = "assistant" if is_owner else "user"
         return role
 
-    def describe(self) -> str:
+    def describe(self) -> Marked:
         who = ", ".join(f"{name} ({from_id})" if name else from_id for from_id, name in self.chosen.items())
-        return f"{who or 'nobody'} — {self.why}"
+        return Marked(N_("{who} — {why}"), who=who or Marked(N_("nobody")), why=self.why)
 
 
 def read_telegram(path: Path, shape: FileShape, label: str, owner_setting: str, include_group_chats: bool,
@@ -93,10 +94,11 @@ def read_telegram(path: Path, shape: FileShape, label: str, owner_setting: str, 
         for chat, messages in chats_of_account(path, "chats", bar):
             yield from read_chat(chat, messages, owner, label, include_group_chats, counter, voice_place)
         yield from read_left_chats(path, owner, label, include_group_chats, counter, notes, voice_place)
-    notes.append(f"Telegram owner (your side, the assistant) in {label}: {owner.describe()}")
+    notes.append(Marked(N_("Telegram owner (your side, the assistant) in {label}: {owner}"), label=label,
+                        owner=owner.describe()))
     if owner_setting and not owner.chosen:
-        notes.append(f"{WARNING_PREFIX}telegram_owner = {owner_setting!r} matched no sender in {label}, so none "
-                     f"of its messages became assistant replies.")
+        notes.append(Marked(N_("telegram_owner = {setting} matched no sender in {label}, so none of its messages "
+                               "became assistant replies."), warning=True, setting=repr(owner_setting), label=label))
 
 
 def read_left_chats(path: Path, owner: OwnerRule, label: str, include_group_chats: bool, counter: SkipCounter,
@@ -109,8 +111,8 @@ def read_left_chats(path: Path, owner: OwnerRule, label: str, include_group_chat
             counter.read(n_messages)
             counter.skip(SKIP_LEFT_CHAT, unit="chats", messages=n_messages, where=chat_label)
         if n_chats:
-            notes.append(f"{label}: {n_chats} chat(s) in 'left_chats' (groups and channels you left) are read only "
-                         f"when include_group_chats = true.")
+            notes.append(Marked(N_("{label}: {n_chats} chat(s) in 'left_chats' (groups and channels you left) are "
+                                   "read only when include_group_chats = true."), label=label, n_chats=n_chats))
         return
     for chat, messages in chats_of_account(path, "left_chats"):
         yield from read_chat(chat, messages, owner, label, include_group_chats, counter, voice_place)
@@ -194,16 +196,16 @@ def choose_owner(path: Path, shape: FileShape, owner_setting: str) -> OwnerRule:
     setting = owner_setting.strip()
     if setting:
         ids = {f"user{setting}" if setting.isdigit() else setting}
-        return OwnerRule("from the telegram_owner setting", owner_ids=ids, owner_name=setting.casefold())
+        return OwnerRule(Marked(N_("from the telegram_owner setting")), owner_ids=ids, owner_name=setting.casefold())
     user_id = shape.header.get("personal_information.user_id")
     if shape.reader == "telegram_account" and user_id is not None:
-        return OwnerRule("the account owner of this full export (personal_information.user_id)",
+        return OwnerRule(Marked(N_("the account owner of this full export (personal_information.user_id)")),
                          owner_ids={f"user{user_id}"})
     chat_id = shape.header.get("id")
     if shape.reader == "telegram_chat" and shape.header.get("type") == "personal_chat" and chat_id is not None:
         peer = f"user{chat_id}"
-        return OwnerRule(f"the sender who is not the chat partner {shape.header.get('name')!r} ({peer}) "
-                         f"in this one-chat export", peer_id=peer)
+        return OwnerRule(Marked(N_("the sender who is not the chat partner {name} ({peer}) in this one-chat export"),
+                                name=repr(shape.header.get("name")), peer=peer), peer_id=peer)
     return guess_owner_by_frequency(path, shape)
 
 
@@ -211,10 +213,11 @@ def guess_owner_by_frequency(path: Path, shape: FileShape) -> OwnerRule:
     prefix = "messages.item.from_id" if shape.reader == "telegram_chat" else "chats.list.item.messages.item.from_id"
     counts = Counter(sender_id(from_id) for from_id in stream_items(path, prefix))
     if not counts:
-        return OwnerRule("no sender found")
+        return OwnerRule(Marked(N_("no sender found")))
     from_id, n = counts.most_common(1)[0]
-    return OwnerRule(f"a guess: the most frequent sender ({n:,} of {sum(counts.values()):,} messages); "
-                     f"set telegram_owner in settings.toml if this is not you", owner_ids={from_id})
+    return OwnerRule(Marked(N_("a guess: the most frequent sender ({n:,} of {total:,} messages); set telegram_owner "
+                               "in settings.toml if this is not you"), n=n, total=sum(counts.values())),
+                     owner_ids={from_id})
 
 
 def read_chat(chat: dict, messages: Iterable[Any], owner: OwnerRule, label: str, include_group_chats: bool,

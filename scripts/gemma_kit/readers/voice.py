@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..core.language import N_, tr
 from ..core.model_files import file_fingerprint
 
 VOICE_MEDIA_TYPES = {"voice_message": "voice", "video_message": "round video"}
@@ -23,11 +24,11 @@ ROLES_TO_TRANSCRIBE = {"no": set(), "mine": {"assistant"}, "all": {"assistant", 
 TRANSCRIPTS_FILE_NAME = "voice_transcripts.jsonl"
 VOICE_LIST_FILE_NAME = "voice_messages.json"
 
-SKIP_VOICE_NO_FILE = "voice message without its audio file (export without 'Voice messages' ticked)"
-SKIP_VOICE_NOT_ASKED = "voice message not transcribed (transcribe_voice setting)"
-SKIP_VOICE_PENDING = "voice message not transcribed yet (transcribe-voice did not finish)"
-SKIP_VOICE_UNUSABLE = "voice message whose transcript was empty or looked made up"
-SKIP_VOICE_UNDECODABLE = "voice or round video message whose audio could not be decoded"
+SKIP_VOICE_NO_FILE = N_("voice message without its audio file (export without 'Voice messages' ticked)")
+SKIP_VOICE_NOT_ASKED = N_("voice message not transcribed (transcribe_voice setting)")
+SKIP_VOICE_PENDING = N_("voice message not transcribed yet (transcribe-voice did not finish)")
+SKIP_VOICE_UNUSABLE = N_("voice message whose transcript was empty or looked made up")
+SKIP_VOICE_UNDECODABLE = N_("voice or round video message whose audio could not be decoded")
 VOICE_SKIPS = (SKIP_VOICE_NO_FILE, SKIP_VOICE_NOT_ASKED, SKIP_VOICE_PENDING, SKIP_VOICE_UNUSABLE,
                SKIP_VOICE_UNDECODABLE)
 # Cache statuses that are final: the message is not tried again, and is counted under this reason.
@@ -161,13 +162,15 @@ def voice_summary(report: dict[str, Any]) -> str:
     found, with_files, minutes = report["found"], report["with_files"], report["minutes"]
     if not found:
         return ""
-    line = f"Voice messages: {found:,} found ({minutes:,.1f} min of audio), {with_files:,} with their audio file"
+    line = tr("Voice messages: {found:,} found ({minutes:,.1f} min of audio), {with_files:,} with their audio file",
+              found=found, minutes=minutes, with_files=with_files)
     if report["transcribed"]:
-        line += f", {report['transcribed']:,} transcribed and used as text"
+        line += tr(", {transcribed:,} transcribed and used as text", transcribed=report["transcribed"])
     line += "."
     if with_files < found:
-        line += (f" {found - with_files:,} have no audio file: export again in Telegram Desktop with 'Voice "
-                 f"messages' ticked to add them (about {minutes - report['minutes_with_files']:,.1f} min).")
+        line += tr(" {missing:,} have no audio file: export again in Telegram Desktop with 'Voice messages' ticked "
+                   "to add them (about {minutes:,.1f} min).", missing=found - with_files,
+                   minutes=minutes - report["minutes_with_files"])
     elif not report["transcribed"] and with_files:
-        line += " Set transcribe_voice = \"mine\" (or \"all\") in settings.toml to turn them into text."
+        line += tr(" Set transcribe_voice = \"mine\" (or \"all\") in settings.toml to turn them into text.")
     return line

@@ -22,11 +22,13 @@ from typing import Any
 import ijson
 
 from ..core.console import UserError, ask_choice, next_step, say, warn
+from ..core.language import N_, tr, tr_marked, tr_n
 from ..core.paths import atomic_file, check_writable_folder, show_path
 from ..core.settings import DATASET_REPORT_FILE_NAME, EVAL_FILE_NAME, TRAIN_FILE_NAME, Settings
-from ..readers.common import SkipCounter
+from ..readers.common import Marked, SkipCounter, translated
 from ..readers.conversation import Conversation, Turn
-from ..readers.dataset_report import Side, Written, build_report, check_accounting, print_summary, write_report
+from ..readers.dataset_report import Side, Written, build_report, check_accounting, print_summary, unit_words, \
+    write_report
 from ..readers.detect import EXPECTED_SHAPES
 from ..readers.dispatch import Reading, read_exports
 from ..readers.voice import TRANSCRIPTS_FILE_NAME, VoiceBook, load_transcripts
@@ -44,14 +46,15 @@ Next step: finetune_gemma.bat  (or: gemma-kit finetune)
 """
 
 MODES = ["instruct", "conversational"]
+DEFAULT_MODE = MODES[0]
 EXPORT_SUFFIXES = (".json", ".jsonl")
 OUTPUT_FILE_NAMES = {TRAIN_FILE_NAME, EVAL_FILE_NAME, DATASET_REPORT_FILE_NAME}
 CHARS_PER_TOKEN_GUESS = 3.5  # the rule of thumb of issue 3, used only when tokenizer.model is not there yet
 TOKENIZER_SAMPLE_CHARS = 2_000_000  # enough for a stable chars/token ratio; the whole text would cost seconds
 TEMPLATE_TOKENS_PER_TURN = 5  # "<start_of_turn>user\n" ... "<end_of_turn>\n" in Gemma's chat template
-SKIP_DUPLICATE = "exact duplicate example"
-SKIP_DUPLICATE_MESSAGES = "message only in duplicate examples (the same text was already written)"
-SKIP_OTHER_FILE = "file that is not .json or .jsonl (photos, media...)"
+SKIP_DUPLICATE = N_("exact duplicate example")
+SKIP_DUPLICATE_MESSAGES = N_("message only in duplicate examples (the same text was already written)")
+SKIP_OTHER_FILE = N_("file that is not .json or .jsonl (photos, media...)")
 SLOW_PARSER_WARN_BYTES = 20 * 1024 * 1024  # below this, even the slow parser takes only seconds
 
 
@@ -86,7 +89,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         conversations, note = hold_out_end_of_single_dialog(conversations, settings.eval_fraction)
         if note:
             reading.notes.append(note)
-            say(note)
+            say(note.shown())
         eval_groups = choose_eval_groups(conversations, settings.eval_fraction, settings.seed)
         tokens_per_char, token_method = measure_tokens_per_char(settings, conversations)
         window = example_window(mode, settings.window_size)
@@ -126,14 +129,15 @@ def list_export_files(dataset: Path, root: Path, out_dir: Path | None = None) ->
         return [dataset], []
     shown = show_path(dataset, root)
     if not dataset.is_dir():
-        raise UserError(f"The dataset folder {shown} does not exist.",
-                        f"Create it and put your chat exports into it: {EXPECTED_SHAPES}")
+        raise UserError(tr("The dataset folder {folder} does not exist.", folder=shown),
+                        tr("Create it and put your chat exports into it: {shapes}",
+                           shapes=tr_marked(EXPECTED_SHAPES)))
     # The kit's own dataset/README.md is not the user's file: neither read nor counted as skipped.
     everything = sorted(p for p in dataset.rglob("*") if p.is_file() and p != dataset / "README.md"
                         and not (out_dir is not None and is_own_output(p, out_dir)))
     exports = [p for p in everything if p.suffix.lower() in EXPORT_SUFFIXES]
     if not exports:
-        raise UserError(f"There are no .json or .jsonl files in {shown} (nor in its sub-folders).",
+        raise UserError(tr("There are no .json or .jsonl files in {folder} (nor in its sub-folders).", folder=shown),
                         empty_folder_hint(everything, shown))
     return exports, [p for p in everything if p.suffix.lower() not in EXPORT_SUFFIXES]
 
@@ -150,10 +154,10 @@ def count_other_files(other_files: list[Path], counter: SkipCounter, root: Path)
 
 
 def empty_folder_hint(other_files: list[Path], shown: str) -> str:
-    hint = f"Put your chat exports into {shown}/: {EXPECTED_SHAPES}"
+    hint = tr("Put your chat exports into {folder}/: {shapes}", folder=shown, shapes=tr_marked(EXPECTED_SHAPES))
     if any(p.suffix.lower() == ".html" for p in other_files):
-        hint = ("Telegram Desktop exported HTML: export again with Settings > Advanced > Export Telegram data "
-                "(or a chat's menu > Export chat history), format 'Machine-readable JSON'. " + hint)
+        hint = tr("Telegram Desktop exported HTML: export again with Settings > Advanced > Export Telegram data "
+                  "(or a chat's menu > Export chat history), format 'Machine-readable JSON'. {hint}", hint=hint)
     return hint
 
 
@@ -161,19 +165,20 @@ def check_json_parser(total_bytes: int) -> None:
     """Without its C extension ijson falls back to pure Python: 27.7 s instead of 2.15 s for a 209 MB export
     (docs/gemma3n_facts.md "Costs"). The result is the same, so warn and carry on."""
     if ijson.backend != "yajl2_c" and total_bytes > SLOW_PARSER_WARN_BYTES:
-        warn(f"The JSON reader runs without its C extension (ijson backend '{ijson.backend}'), so large exports "
-             f"read about 10x slower. To fix it: pip install --force-reinstall ijson")
+        warn(tr("The JSON reader runs without its C extension (ijson backend '{backend}'), so large exports read "
+                "about 10x slower. To fix it: pip install --force-reinstall ijson", backend=ijson.backend))
 
 
 def choose_mode(settings: Settings, flag: str | None) -> str:
     if flag:
-        say(f"Mode: {flag} (from --mode).")
+        say(tr("Mode: {mode} (from --mode).", mode=flag))
         return flag
     if settings.data_mode != "ask":
-        say(f"Mode: {settings.data_mode} (from the data_mode setting).")
+        say(tr("Mode: {mode} (from the data_mode setting).", mode=settings.data_mode))
         return settings.data_mode
-    return ask_choice("Which examples? instruct = each message with its reply; conversational = replies with "
-                      f"up to {settings.window_size} earlier messages as context", MODES, "instruct")
+    return ask_choice(tr("Which examples? instruct = each message with its reply; conversational = replies with "
+                         "up to {window} earlier messages as context", window=settings.window_size), MODES,
+                      DEFAULT_MODE)
 
 
 # ---- checks that end the step with advice --------------------------------------------------------------------
@@ -181,37 +186,42 @@ def check_usable(conversations: list[Conversation], reading: Reading) -> None:
     if not reading.files:
         raise no_usable_file_error(reading.problems)
     if not conversations:
-        raise UserError(f"No usable conversations in {len(reading.files)} file(s): {top_skips(reading.counter)}.",
-                        "A conversation needs a message and a reply from the other side. For Telegram, check "
-                        "telegram_owner (your name or user id) and include_group_chats in settings.toml.")
+        raise UserError(tr_n(len(reading.files), "No usable conversations in {n} file(s): {skips}.",
+                             "No usable conversations in {n} file(s): {skips}.", skips=top_skips(reading.counter)),
+                        tr("A conversation needs a message and a reply from the other side. For Telegram, check "
+                           "telegram_owner (your name or user id) and include_group_chats in settings.toml."))
     groups = {c.group for c in conversations}
     if len(groups) == 1 and sum(len(split_system(c.turns)[1]) // 2 for c in conversations) < 2:
-        raise UserError("Only 1 conversation with a single exchange is usable; at least 2 exchanges are needed: "
-                        "one to train on and one kept aside to check that training works.",
-                        "Add more chats to the dataset folder (more conversations also make a better model).")
+        raise UserError(tr("Only 1 conversation with a single exchange is usable; at least 2 exchanges are needed: "
+                           "one to train on and one kept aside to check that training works."),
+                        tr("Add more chats to the dataset folder (more conversations also make a better model)."))
 
 
 def no_usable_file_error(problems: list[dict[str, Any]]) -> UserError:
     if len(problems) == 1:
-        return UserError(f"{problems[0]['path']}: {problems[0]['detail']}.", problem_hint(problems[0]["problem"]))
-    listed = "\n  ".join(f"{p['path']}: {p['detail']}" for p in problems)
+        (only,) = problems
+        path, detail, kind = only["path"], translated(only["detail"]), only["problem"]
+        return UserError(f"{path}: {detail}.", problem_hint(kind))
+    listed = "\n  ".join(f"{p['path']}: {translated(p['detail'])}" for p in problems)
     kinds = {p["problem"] for p in problems}
-    return UserError(f"None of the {len(problems)} files can be used:\n  {listed}",
+    return UserError(tr("None of the {n} files can be used:\n  {listed}", n=len(problems), listed=listed),
                      " ".join(problem_hint(kind) for kind in sorted(kinds)))
 
 
 def problem_hint(kind: str) -> str:
     if kind == "invalid_json":
-        return ("Open the file at that line and fix it, or export it again (a file cut short by a full disk or "
-                "an interrupted copy looks like this).")
+        return tr("Open the file at that line and fix it, or export it again (a file cut short by a full disk or "
+                  "an interrupted copy looks like this).")
     if kind == "unrecognised":
-        return f"Expected one of: {EXPECTED_SHAPES} Export your chats in one of these, or move the file out."
-    return "Save the file again as UTF-8 JSON, or export it again."
+        return tr("Expected one of: {shapes} Export your chats in one of these, or move the file out.",
+                  shapes=tr_marked(EXPECTED_SHAPES))
+    return tr("Save the file again as UTF-8 JSON, or export it again.")
 
 
 def top_skips(counter: SkipCounter, n: int = 3) -> str:
     ranked = sorted(counter.reasons.items(), key=lambda kv: -kv[1].count)[:n]
-    return "; ".join(f"{r.count:,} {r.unit} skipped: {reason}" for reason, r in ranked) or "no messages found"
+    return "; ".join(tr("{count:,} {unit} skipped: {reason}", count=r.count, unit=unit_words(r.unit, r.count),
+                        reason=tr_marked(reason)) for reason, r in ranked) or tr("no messages found")
 
 
 # ---- split and examples -----------------------------------------------------------------------------------
@@ -229,7 +239,8 @@ def example_window(mode: str, window_size: int) -> int:
         return 2
     window = max(2, window_size - window_size % 2)
     if window != window_size:
-        say(f"window_size {window_size} -> {window}: an example starts with a message and ends with its reply.")
+        say(tr("window_size {window_size} -> {window}: an example starts with a message and ends with its reply.",
+               window_size=window_size, window=window))
     return window
 
 
@@ -250,9 +261,9 @@ def write_splits(conversations: list[Conversation], eval_groups: set[int], windo
                              where=conversation.source)
             kept += written
         if evaluation.examples == 0:
-            raise UserError("Every example kept aside for evaluation is also in the training data (duplicates), "
-                            "so nothing is left to check the training with.",
-                            "Add more (different) conversations to the dataset folder.")
+            raise UserError(tr("Every example kept aside for evaluation is also in the training data (duplicates), "
+                               "so nothing is left to check the training with."),
+                            tr("Add more (different) conversations to the dataset folder."))
     return Written(train, evaluation, lengths, kept, replaced)
 
 
@@ -301,10 +312,11 @@ def turn_tokens(turn: Turn, tokens_per_char: float) -> float:
 
 
 # ---- tokens ------------------------------------------------------------------------------------------------
-def measure_tokens_per_char(settings: Settings, conversations: list[Conversation]) -> tuple[float, str]:
+def measure_tokens_per_char(settings: Settings, conversations: list[Conversation]) -> tuple[float, Marked]:
     """Tokens per character: measured with the model's tokenizer on a sample when it is there, else a guess."""
     model_file = settings.model_dir / "tokenizer.model"
-    guess = 1 / CHARS_PER_TOKEN_GUESS, f"characters / {CHARS_PER_TOKEN_GUESS}, no {model_file.name} yet"
+    guess = 1 / CHARS_PER_TOKEN_GUESS, Marked(N_("characters / {ratio}, no {file} yet"), ratio=CHARS_PER_TOKEN_GUESS,
+                                              file=model_file.name)
     if not model_file.exists():
         return guess
     import sentencepiece  # only here: the step stays importable without it
@@ -312,14 +324,15 @@ def measure_tokens_per_char(settings: Settings, conversations: list[Conversation
     try:
         tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(model_file))
     except (OSError, RuntimeError) as e:
-        warn(f"Could not load {model_file} ({e}); token counts are a rough estimate.")
+        warn(tr("Could not load {file} ({error}); token counts are a rough estimate.", file=model_file, error=e))
         return guess
     sample = sample_texts(conversations, TOKENIZER_SAMPLE_CHARS)
     n_chars = sum(len(t) for t in sample)
     n_tokens = sum(len(ids) for ids in tokenizer.encode(sample))
     if not n_chars:
         return guess
-    return n_tokens / n_chars, f"measured with the model's tokenizer on {n_chars:,} characters of the data"
+    return n_tokens / n_chars, Marked(N_("measured with the model's tokenizer on {n_chars:,} characters of the data"),
+                                      n_chars=n_chars)
 
 
 def sample_texts(conversations: list[Conversation], max_chars: int) -> list[str]:
