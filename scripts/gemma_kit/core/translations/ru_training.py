@@ -126,7 +126,7 @@ MESSAGES = {
     "a smaller max_seq_length (e.g. --set max_seq_length=512)":
         "меньший max_seq_length (например, --set max_seq_length=512)",
     "{model}, preset {preset} (LoRA rank {rank}, {length} tokens x batch {batch})":
-        "{model}, пресет {preset} (ранг LoRA {rank}, {length} токенов x пакет {batch})",
+        "{model}, пресет {preset} (ранг LoRA {rank}, max_seq_length {length} x пакет {batch})",
     "on the GPU": "в видеопамяти",
     "in CPU RAM": "в оперативной памяти",
     "in RAM, looked up as it would be beside a GPU": "в оперативной памяти, как было бы рядом с видеокартой",
@@ -155,8 +155,8 @@ MESSAGES = {
         "Длину задаёт max_steps = {total} (проходов по данным: {passes:.1f}).",
     "Small dataset: {updates} updates would barely change the model, so it makes {raised} passes instead of "
     "{epochs} (the most for '{preset}'; set num_epochs to choose yourself).":
-        "Набор данных небольшой: {updates} шагов обучения почти не изменили бы модель, поэтому проходов по данным "
-        "будет {raised}, а не {epochs} (больше всего для '{preset}'; чтобы выбрать самим, задайте num_epochs).",
+        "Набор данных небольшой: шагов обучения было бы всего {updates}, и модель почти не изменилась бы, поэтому "
+        "проходов по данным будет {raised}, а не {epochs} (больше всего для '{preset}'; чтобы выбрать самим, задайте num_epochs).",
     "Large dataset: the run stops after {cap:,} updates instead of {total:,} ({seen:,} examples seen, about "
     "{passes:.2f} passes) so it ends in hours, not days; set max_steps to train longer.":
         "Набор данных большой: обучение остановится после {cap:,} шагов вместо {total:,} (модель увидит {seen:,} "
@@ -174,8 +174,8 @@ MESSAGES = {
         ": шагов обучения — {updates:,}; скорость обучения {rate:g}, разгон за первые шаги: {warmup}.",
     "Evaluation and a checkpoint every {every} updates: {evaluations} evaluations of {count:,} held-out examples. "
     "The checkpoint with the lowest eval loss becomes the adapter.":
-        "Проверка и контрольная точка каждые {every} шагов обучения: проверок — {evaluations}, на {count:,} "
-        "отложенных примерах. Адаптером станет контрольная точка с наименьшим loss на проверочных примерах "
+        "Шагов обучения между проверками (каждая с контрольной точкой): {every}; проверок — {evaluations}, на "
+        "{count:,} отложенных примерах. Адаптером станет контрольная точка с наименьшим loss на проверочных примерах "
         "(чем меньше, тем лучше).",
     "Time: about {seconds:.1f} s per update ({source}), about {duration} in all, evaluations included.":
         "Время: около {seconds:.1f} с на шаг обучения ({source}), всего около {duration} вместе с проверками.",
