@@ -83,7 +83,9 @@ def load_models(settings: Settings, adapter: Path):
     model = load_text_model(base_dir, load_text_config(read_config(base_dir)), precision,
                             choose_device(machine.cuda_available),
                             per_layer_table_on_gpu=settings.per_layer_table_on_gpu == "yes")
-    model = PeftModel.from_pretrained(model, str(adapter))
+    with warnings.catch_warnings():   # peft reads transformers' deprecated is_gradient_checkpointing (peft 0.21)
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        model = PeftModel.from_pretrained(model, str(adapter))
     model.eval()
     return model, tokenizer
 

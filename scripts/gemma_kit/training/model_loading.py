@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from pathlib import Path
 
 from gemma_kit.core.language import N_, tr, tr_marked
@@ -84,7 +85,10 @@ def quantization_config(precision: Precision, skip_names: list[str], table_in_cp
 @contextlib.contextmanager
 def quiet_transformers():
     """transformers prints a table of the checkpoint's vision/audio keys as UNEXPECTED: true but alarming for a
-    non-expert, and `describe_left_out` says it plainly instead. Its loading bar stays unless bars are off."""
+    non-expert, and `describe_left_out` says it plainly instead. Its loading bar stays unless bars are off.
+    Deprecation notices of transformers' own internals (FutureWarning "`is_gradient_checkpointing` is deprecated",
+    transformers 5.23) are for its developers: every caller of load_text_model is spared them, not only the steps
+    that filter them themselves."""
     from transformers.utils import logging as hf_logging
 
     level = hf_logging.get_verbosity()
@@ -93,7 +97,9 @@ def quiet_transformers():
     if bars_off:
         hf_logging.disable_progress_bar()
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=FutureWarning)
+            yield
     finally:
         hf_logging.set_verbosity(level)
         if bars_off:
@@ -141,7 +147,9 @@ def add_lora(model, rank: int, alpha: int, dropout: float):
 
     config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(patches.LORA_TARGETS),
                         bias="none", task_type="CAUSAL_LM")
-    return get_peft_model(model, config)
+    with warnings.catch_warnings():   # peft reads transformers' deprecated is_gradient_checkpointing (peft 0.21)
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        return get_peft_model(model, config)
 
 
 def count_parameters(model) -> tuple[int, int]:
