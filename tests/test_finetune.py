@@ -282,6 +282,30 @@ def test_changed_settings_need_resume_or_restart(trained, capsys):
     assert "What to do: Run finetune_gemma.bat --resume to continue from checkpoint-40 with the new values, " in err
 
 
+def test_a_refused_resume_is_told_in_russian_with_language_ru(trained, capsys):
+    root, argv, _ = trained
+    assert main(argv + ["--set", "learning_rate=1e-3", "--set", "language=ru"]) == 1
+    err = capsys.readouterr().err
+    assert (f"Ошибка: С прошлого обучения в {root / 'output' / 'checkpoints'} изменилось: "
+            "learning_rate: 0.005 -> 0.001.\n") in err
+    assert "Что сделать: Запустите finetune_gemma.bat --resume, чтобы продолжить с checkpoint-40 с новыми " in err
+
+
+def test_the_plan_prints_in_russian_with_language_ru_and_its_machine_line_stays(tiny_model_dir, tmp_path, capsys):
+    write_dataset(tmp_path)
+    assert main(finetune_argv(tmp_path, tiny_model_dir, "--plan", "--set", "language=ru")) == 0
+    out = capsys.readouterr().out
+    assert "План обучения (пресет standard): примеров для обучения — 4," in out
+    assert "Примеры для обучения: 4 (токенов: " in out and "Проверочные примеры: 3 (токенов: " in out
+    assert f"Сколько видеопамяти нужно (оценка) для {tiny_model_dir.name}, пресет standard" in out
+    assert "Ничего не загружено и не записано (--plan)." in out
+    assert "Дальше: запустите finetune_gemma.bat" in out
+    assert "plan: optimizer_steps=" in out                                  # read by tools: the same in every language
+    for english in ("Training plan", "Estimated GPU memory", "examples per update", "Evaluation and a checkpoint",
+                    "Nothing was loaded"):
+        assert english not in out
+
+
 def test_the_adapter_is_the_best_checkpoint_bit_for_bit_and_the_merge_uses_it(trained, learnable_model_dir):
     root, _, _ = trained
     summary = json.loads((root / "output" / "training_summary.json").read_text())

@@ -53,16 +53,41 @@ def test_report_page_has_every_section_and_both_models(trained_project, capsys):
     out = capsys.readouterr().out
     page = (root / "output" / "report.html").read_text(encoding="utf-8")
     for label in ("Eval loss, base model", "Eval loss, fine-tuned", "Training time", "Preset", "Training examples",
-                  "What you actually wrote / Что написали вы", "Base model / Базовая модель",
-                  "Fine-tuned / После дообучения"):
+                  "What you actually wrote", "Base model", "Fine-tuned"):
         assert html.escape(label) in page
+    assert '<html lang="en">' in page
+    assert not re.search("[А-Яа-я]", page.replace("\n", " ").split("<body>")[1].split('<div class="sample">')[0])
     assert page.count('<div class="sample">') == 4
-    base = re.findall(r'Базовая модель</span>(.*?)</div>', page, flags=re.S)
-    tuned = re.findall(r'После дообучения</span>(.*?)</div>', page, flags=re.S)
+    base = re.findall(r'Base model</span>(.*?)</div>', page, flags=re.S)
+    tuned = re.findall(r'Fine-tuned</span>(.*?)</div>', page, flags=re.S)
     assert len(base) == len(tuned) == 4
     assert base != tuned  # the adapter changed what the model says
     assert "http" not in page.split("</style>")[0]  # self-contained: nothing fetched
     assert "Eval loss: base" in out and f"{root / 'output' / 'report.html'}" in out
+
+
+def test_the_report_speaks_russian_with_language_ru(trained_project, capsys):
+    """Every label of the page and of the console summary in Russian; the page says so (lang="ru")."""
+    root, model_dir = trained_project
+    dest = root / "output" / "report_ru.html"
+    assert run_report(root, model_dir, "--examples", "2", "--output", str(dest), "--set", "language=ru") == 0
+    out = capsys.readouterr().out
+    page = dest.read_text(encoding="utf-8")
+    assert '<html lang="ru">' in page
+    for label in ("Loss исходной модели на проверочных примерах", "Loss после дообучения на проверочных примерах",
+                  "Ваши настоящие ответы для модели стали", "Время обучения", "Примеры для обучения",
+                  "Что на самом деле написали вы", "Исходная модель", "После дообучения", "Диалог"):
+        assert html.escape(label) in page, label
+    # No label has English words in it ("loss" is the term the kit explains; the values are numbers and names).
+    labels = re.findall(r'<div class="fact">(.*?)<b>', page) + re.findall(r'class="label">(.*?)</span>', page)
+    labels += re.findall(r"<(?:title|h1|p)>(.*?)</", page)
+    english = [text for text in labels
+               if re.search(r"\b(?!loss\b)[A-Za-z]{3,}", html.unescape(text).replace("Gemma 3n", ""), flags=re.I)]
+    assert len(labels) >= 8 + 3 * 2 + 3 and english == []
+    assert re.search(r"в \d+\.\d раза (вероятнее|менее вероятными)", page)
+    assert "Ошибка базовой модели" not in page and "more likely" not in page
+    assert "Loss на проверочных примерах (чем меньше, тем лучше): исходная модель" in out
+    assert "вы написали:" in out and "(откройте его в браузере)" in out
 
 
 def test_every_prompt_comes_from_the_eval_split(trained_project, capsys):

@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass
 
 from ..core.console import human_size, say
+from ..core.language import N_, tr, tr_marked
 from ..core.model_files import find_checkpoint_problems, read_config
 from ..core.settings import Settings
 from ..setup_plan import (DRIVER_DOWNLOAD_URL, Gpu, arch_is_covered, parse_nvidia_smi_csv, run_nvidia_smi,
@@ -26,7 +27,7 @@ MIN_FREE_DISK = 40 * 1024**3  # model (~15 GB for E4B) + merged copy + GGUF + ch
 
 @dataclass
 class Finding:
-    name: str
+    name: str           # English (marked with N_ where it is a word); shown with tr_marked
     value: str
     problem: str = ""  # empty: fine
 
@@ -38,9 +39,9 @@ def add_arguments(parser) -> None:
 def check_python() -> Finding:
     version = platform.python_version()
     ok = sys.version_info[:2] in SUPPORTED_PYTHONS
-    return Finding("Python", version, "" if ok else f"Python {supported_range_text()} is needed (the kit's "
-                   "libraries do not install on other versions); run prepare_venv.bat, which offers to install "
-                   "Python 3.12 and rebuilds .venv with it")
+    return Finding("Python", version, "" if ok else tr(
+        "Python {versions} is needed (the kit's libraries do not install on other versions); run prepare_venv.bat, "
+        "which offers to install Python 3.12 and rebuilds .venv with it", versions=supported_range_text()))
 
 
 def nvidia_gpus() -> tuple[list[Gpu], str]:
@@ -59,47 +60,53 @@ def judge_torch_build(cuda_build: str | None, cuda_available: bool, capability: 
     gpu = gpus[0] if gpus else None
     if cuda_available:
         if capability is not None and not arch_is_covered(capability, arch_list):
-            return (f"this PyTorch build has no code for the GPU (sm_{capability}; it has {', '.join(arch_list)}): "
-                    "run prepare_venv.bat again, it installs the build for this card")
+            return tr("this PyTorch build has no code for the GPU (sm_{capability}; it has {archs}): run "
+                      "prepare_venv.bat again, it installs the build for this card", capability=capability,
+                      archs=", ".join(arch_list))
         return ""
     if gpu is None:
-        return ("no NVIDIA GPU answered (" + (smi_problem or "nvidia-smi lists none") + "): training will run on "
-                "the CPU and be very slow. With an NVIDIA GPU, install its driver from " + DRIVER_DOWNLOAD_URL)
+        return tr("no NVIDIA GPU answered ({why}): training will run on the CPU and be very slow. With an NVIDIA "
+                  "GPU, install its driver from {url}", why=smi_problem or tr("nvidia-smi lists none"),
+                  url=DRIVER_DOWNLOAD_URL)
     if cuda_build is None:
-        return (f"the CPU-only PyTorch build is installed, but the PC has an {gpu.name}: run prepare_venv.bat "
-                "again, it replaces the CPU build with the CUDA build for this card")
+        return tr("the CPU-only PyTorch build is installed, but the PC has an {gpu}: run prepare_venv.bat again, it "
+                  "replaces the CPU build with the CUDA build for this card", gpu=gpu.name)
     variant = variant_for_cuda(cuda_build)
     if variant and gpu.driver < variant.min_driver:
-        return (f"the NVIDIA driver {gpu.driver_text} is too old for this PyTorch build (CUDA {cuda_build} needs "
-                f"{variant.min_driver[0]} or newer): update it from {DRIVER_DOWNLOAD_URL} and restart Windows")
+        return tr("the NVIDIA driver {driver} is too old for this PyTorch build (CUDA {cuda} needs {needed} or "
+                  "newer): update it from {url} and restart Windows", driver=gpu.driver_text, cuda=cuda_build,
+                  needed=variant.min_driver[0], url=DRIVER_DOWNLOAD_URL)
     if variant and not arch_is_covered(gpu.compute, variant.archs):
-        return (f"this PyTorch build (CUDA {cuda_build}) has no code for the {gpu.name} (sm_{gpu.compute}): run "
-                "prepare_venv.bat again, it installs the build for this card")
-    return (f"PyTorch's CUDA {cuda_build} build is right for the {gpu.name}, but CUDA did not start: restart "
-            f"Windows; if that does not help, install the newest driver from {DRIVER_DOWNLOAD_URL}")
+        return tr("this PyTorch build (CUDA {cuda}) has no code for the {gpu} (sm_{capability}): run "
+                  "prepare_venv.bat again, it installs the build for this card", cuda=cuda_build, gpu=gpu.name,
+                  capability=gpu.compute)
+    return tr("PyTorch's CUDA {cuda} build is right for the {gpu}, but CUDA did not start: restart Windows; if that "
+              "does not help, install the newest driver from {url}", cuda=cuda_build, gpu=gpu.name,
+              url=DRIVER_DOWNLOAD_URL)
 
 
 def check_torch_and_gpu() -> list[Finding]:
     try:
         import torch
     except ImportError:
-        return [Finding("PyTorch", "not installed", "run prepare_venv.bat")]
-    build = f"CUDA {torch.version.cuda} build" if torch.version.cuda else "CPU-only build"
+        return [Finding("PyTorch", tr("not installed"), tr("run prepare_venv.bat"))]
+    build = tr("CUDA {cuda} build", cuda=torch.version.cuda) if torch.version.cuda else tr("CPU-only build")
     findings = [Finding("PyTorch", f"{torch.__version__} ({build})")]
     gpus, smi_problem = nvidia_gpus()
     if not torch.cuda.is_available():
         problem = judge_torch_build(torch.version.cuda, False, None, (), gpus, smi_problem)
-        findings.append(Finding("GPU", f"none usable ({build})", problem))
+        findings.append(Finding(N_("GPU"), tr("none usable ({build})", build=build), problem))
         return findings
     major, minor = torch.cuda.get_device_capability(0)
     capability = 10 * major + minor
     props = torch.cuda.get_device_properties(0)
     free, total = torch.cuda.mem_get_info(0)
-    bf16 = "bf16 yes" if torch.cuda.is_bf16_supported() else "bf16 no (fp16 only)"
+    bf16 = tr("bf16 yes") if torch.cuda.is_bf16_supported() else tr("bf16 no (fp16 only)")
     problem = judge_torch_build(torch.version.cuda, True, capability, tuple(torch.cuda.get_arch_list()), gpus,
                                 smi_problem)
-    findings.append(Finding("GPU", f"{props.name} (sm_{capability}), {human_size(total)} VRAM, {human_size(free)} "
-                                   f"free, {bf16}", problem))
+    findings.append(Finding(N_("GPU"), tr("{name} (sm_{capability}), {total} VRAM, {free} free, {bf16}",
+                                          name=props.name, capability=capability, total=human_size(total),
+                                          free=human_size(free), bf16=bf16), problem))
     return findings
 
 
@@ -107,18 +114,19 @@ def check_bitsandbytes() -> Finding:
     try:
         import bitsandbytes
     except ImportError:
-        return Finding("bitsandbytes", "not installed", "run prepare_venv.bat (4-bit training needs it)")
+        return Finding("bitsandbytes", tr("not installed"), tr("run prepare_venv.bat (4-bit training needs it)"))
     except Exception as e:  # bnb raises RuntimeError and others when its native library fails to load
-        return Finding("bitsandbytes", "fails to load", f"{type(e).__name__}: {e}")
+        return Finding("bitsandbytes", tr("fails to load"), f"{type(e).__name__}: {e}")
     return Finding("bitsandbytes", bitsandbytes.__version__)
 
 
 def check_disk(settings: Settings) -> Finding:
     folder = settings.root
     free = shutil.disk_usage(folder).free
-    problem = "" if free >= MIN_FREE_DISK else (f"the kit needs about {human_size(MIN_FREE_DISK)} free for the model, "
-                                                "checkpoints, the merged model and the .gguf; free some space")
-    return Finding("Free disk", f"{human_size(free)} on {folder}", problem)
+    problem = "" if free >= MIN_FREE_DISK else tr("the kit needs about {size} free for the model, checkpoints, the "
+                                                  "merged model and the .gguf; free some space",
+                                                  size=human_size(MIN_FREE_DISK))
+    return Finding(N_("Free disk"), tr("{size} on {folder}", size=human_size(free), folder=folder), problem)
 
 
 def total_ram() -> int | None:
@@ -144,22 +152,23 @@ def total_ram() -> int | None:
 def check_ram(total: int | None, model: str) -> Finding:
     """Training keeps Gemma 3n's per-layer table in RAM (issue 11) and loading passes the weights through RAM."""
     if total is None:
-        return Finding("RAM", "unknown")
-    problem = "" if total >= MIN_RAM else (
-        f"{human_size(MIN_RAM)} of RAM or more is recommended: training keeps the model's "
-        f"{'4.4' if model == 'E4B' else '3.75'} GB per-layer table in RAM. With less, close other programs while "
-        "training, choose model = \"E2B\", and let Windows manage the paging file size")
-    return Finding("RAM", human_size(total), problem)
+        return Finding(N_("RAM"), tr("unknown"))
+    problem = "" if total >= MIN_RAM else tr(
+        "{size} of RAM or more is recommended: training keeps the model's {table} GB per-layer table in RAM. With "
+        "less, close other programs while training, choose model = \"E2B\", and let Windows manage the paging "
+        "file size", size=human_size(MIN_RAM), table="4.4" if model == "E4B" else "3.75")
+    return Finding(N_("RAM"), human_size(total), problem)
 
 
 def check_model(settings: Settings) -> Finding:
     folder = settings.model_dir
     problems = find_checkpoint_problems(folder)
     if not problems:
-        return Finding("Model", f"{settings.model} at {folder}: complete")
+        return Finding(N_("Model"), tr("{model} at {folder}: complete", model=settings.model, folder=folder))
     if not folder.exists():
-        return Finding("Model", f"not downloaded yet ({folder})", "run download_model.bat")
-    return Finding("Model", f"{folder}: incomplete", "; ".join(problems) + " — run download_model.bat again")
+        return Finding(N_("Model"), tr("not downloaded yet ({folder})", folder=folder), tr("run download_model.bat"))
+    return Finding(N_("Model"), tr("{folder}: incomplete", folder=folder),
+                   tr("{problems} — run download_model.bat again", problems="; ".join(problems)))
 
 
 def detect_gpu_memory():
@@ -194,17 +203,17 @@ def collect_findings(settings: Settings) -> list[Finding]:
 
 def run(settings: Settings, args) -> int:
     findings = collect_findings(settings)
-    width = max(len(f.name) for f in findings)
+    width = max(len(tr_marked(f.name)) for f in findings)
     for f in findings:
         mark = "ok " if not f.problem else "!! "
-        say(f"{mark}{f.name.ljust(width)}  {f.value}")
+        say(f"{mark}{tr_marked(f.name).ljust(width)}  {f.value}")
     say("")
     say(memory_plan_text(settings, detect_gpu_memory()))
     problems = [f for f in findings if f.problem]
     if problems:
-        say("\nWhat to fix:")
+        say("\n" + tr("What to fix:"))
         for f in problems:
-            say(f"  - {f.name}: {f.problem}")
+            say(f"  - {tr_marked(f.name)}: {f.problem}")
     else:
-        say("\nEverything needed is in place.")
+        say("\n" + tr("Everything needed is in place."))
     return 0

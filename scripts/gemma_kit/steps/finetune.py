@@ -24,10 +24,12 @@ from pathlib import Path
 
 from gemma_kit.core.adapter_folders import ADAPTER_WEIGHTS_FILE, CHECKPOINT_PREFIX, latest_checkpoint
 from gemma_kit.core.console import UserError, next_step, say, warn
+from gemma_kit.core.language import tr, tr_marked, tr_n
 from gemma_kit.core.model_files import check_is_gemma3n, checkpoint_fingerprint, index_tensors, read_config
 from gemma_kit.core.settings import replace_checked
 from gemma_kit.core.step_results import TrainingFinished
 from gemma_kit.training import collate, resume, schedule as run_schedule, summary as run_summary  # light: no torch
+from gemma_kit.training.memory_check import check_memory
 from gemma_kit.training.trainer import RunParts, build_trainer
 
 EPILOG = """examples:
@@ -71,7 +73,7 @@ def run(settings, args, extra_callbacks=()) -> int:
     # ---- settings
     settings = apply_flags(settings, args)
     plan_only = bool(getattr(args, "plan", False))
-    say("finetune: training a LoRA adapter (QLoRA) on Gemma 3n. Settings:")
+    say(tr("finetune: training a LoRA adapter (QLoRA) on Gemma 3n. Settings:"))
     say(settings.describe(TRAINING_SETTINGS))
     base_dir = check_inputs(settings)
     start = None if plan_only else decide_start(settings, args, base_dir)
@@ -91,7 +93,7 @@ def run(settings, args, extra_callbacks=()) -> int:
         memory = check_memory(settings, base_dir, machine, ignore=bool(getattr(args, "ignore_memory_check", False)),
                               refuse=not plan_only)
         if plan_only:
-            say("Nothing was loaded or written (--plan).")
+            say(tr("Nothing was loaded or written (--plan)."))
             next_step("finetune_gemma.bat", "gemma-kit finetune")
             return 0
         # ---- model
@@ -132,13 +134,13 @@ def apply_flags(settings, args):
 def check_inputs(settings) -> Path:
     for path in (settings.train_file, settings.eval_file):
         if not path.is_file():
-            raise UserError(f"{path} does not exist.",
-                            "Run prepare_dataset.bat first: it turns your chat exports into the training files.")
+            raise UserError(tr("{path} does not exist.", path=path),
+                            tr("Run prepare_dataset.bat first: it turns your chat exports into the training files."))
     base_dir = settings.model_dir
     if not base_dir.is_dir():
-        raise UserError(f"The base model folder {base_dir} does not exist.",
-                        "Run download_model.bat first, or point to your copy with --base or model_path in "
-                        "settings.toml.")
+        raise UserError(tr("The base model folder {folder} does not exist.", folder=base_dir),
+                        tr("Run download_model.bat first, or point to your copy with --base or model_path in "
+                           "settings.toml."))
     check_is_gemma3n(read_config(base_dir), base_dir)
     return base_dir
 
@@ -153,9 +155,10 @@ def decide_start(settings, args, base_dir: Path) -> resume.StartPlan:
     if plan.action == "resume":
         # Read it as the Trainer will, before anything loads: a damaged file is a plain error now, not hours in.
         resume.check_checkpoint_loadable(plan.checkpoint)
-        say(f"Continuing the run '{plan.run_name}' from {plan.checkpoint}.")
+        say(tr("Continuing the run '{run_name}' from {checkpoint}.", run_name=plan.run_name,
+               checkpoint=plan.checkpoint))
         for change in plan.changes:
-            say(f"  changed since: {change.describe()} (the new value is used)")
+            say(tr("  changed since: {change} (the new value is used)", change=change.describe()))
     return plan
 
 
@@ -166,7 +169,8 @@ def clear_old_run(checkpoints_dir: Path) -> None:
         shutil.rmtree(path)
     (checkpoints_dir / resume.RUN_STATE_FILE).unlink(missing_ok=True)
     if old:
-        say(f"Starting over: deleted {len(old)} old checkpoint(s) in {checkpoints_dir}.")
+        say(tr_n(len(old), "Starting over: deleted {n} old checkpoint(s) in {folder}.",
+                 "Starting over: deleted {n} old checkpoint(s) in {folder}.", folder=checkpoints_dir))
 
 
 def choose_machine():
@@ -174,50 +178,13 @@ def choose_machine():
 
     machine = detect_machine()
     precision = choose_precision(machine.cuda_available, machine.bf16_supported)
-    say(f"Device: {describe_machine(machine)}. Precision: 4-bit NF4 weights, {precision.compute_dtype} compute; "
-        f"why: {precision.note}.")
+    say(tr("Device: {device}. Precision: 4-bit NF4 weights, {dtype} compute; why: {why}.",
+           device=describe_machine(machine), dtype=precision.compute_dtype, why=tr_marked(precision.note)))
     if not machine.cuda_available:
-        warn("no CUDA GPU found: training runs on the CPU. That is fine for the demo's tiny model and far too slow "
-             "for the real Gemma 3n (days). Install the CUDA build of PyTorch on a machine with an NVIDIA GPU.")
+        warn(tr("no CUDA GPU found: training runs on the CPU. That is fine for the demo's tiny model and far too "
+                "slow for the real Gemma 3n (days). Install the CUDA build of PyTorch on a machine with an NVIDIA "
+                "GPU."))
     return machine, precision
-
-
-# ---- memory -----------------------------------------------------------------------------------------------
-def check_memory(settings, base_dir: Path, machine, ignore: bool = False, refuse: bool = True):
-    """Print the GPU memory estimate with this run's choices; refuse early if it clearly cannot fit (unless
-    `refuse` is off: `--plan` only reports). Returns the RunMemory: the plan, and whether the per-layer table goes
-    on the GPU (training/memory_plan.py)."""
-    from gemma_kit.training.device import gpu_memory_of
-    from gemma_kit.training.memory_plan import REFUSED, describe_run_memory, plan_run_memory
-    from gemma_kit.training.model_loading import load_text_config
-
-    config = load_text_config(read_config(base_dir)).to_dict()   # with transformers' defaults for absent keys
-    run = plan_run_memory(config, settings, gpu_memory_of(machine))
-    say(describe_run_memory(run, settings, base_dir.name))
-    if run.verdict in REFUSED:
-        problem = memory_problem(run, settings)
-        if not refuse:
-            warn(f"{problem.message} {problem.hint}")
-        elif not ignore:
-            raise problem
-        else:
-            warn(f"{problem.message} Starting anyway (--ignore-memory-check).")
-    return run
-
-
-def memory_problem(run, settings) -> UserError:
-    from gemma_kit.training.memory_plan import CLOSE_GPU_PROGRAMS, GIB, lighter_setups
-
-    need, free, total, name = run.plan.to_allocate / GIB, run.gpu.free / GIB, run.gpu.total / GIB, run.gpu.name
-    anyway = " To try anyway: finetune_gemma.bat --ignore-memory-check."
-    if run.verdict == "busy":
-        return UserError(f"Training needs about {need:.1f} GB of GPU memory, but only {free:.1f} GB of the "
-                         f"{total:.1f} GB on {name} are free: other programs are using the rest.",
-                         f"{CLOSE_GPU_PROGRAMS} and run finetune_gemma.bat again." + anyway)
-    return UserError(f"Training needs about {need:.1f} GB of GPU memory, more than {name} has "
-                     f"({total:.1f} GB, {free:.1f} GB free).",
-                     f"Use a lighter setup in settings.toml or on the command line: {lighter_setups(settings)}."
-                     + anyway)
 
 
 # ---- data -------------------------------------------------------------------------------------------------
@@ -226,8 +193,10 @@ def load_tokenizer(base_dir: Path):
 
     tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
     if not tokenizer.chat_template:
-        raise UserError(f"{base_dir} has no chat template (tokenizer_config.json / chat_template.jinja).",
-                        "Download the instruction-tuned model (gemma-3n-E2B-it or -E4B-it) with download_model.bat.")
+        raise UserError(tr("{folder} has no chat template (tokenizer_config.json / chat_template.jinja).",
+                           folder=base_dir),
+                        tr("Download the instruction-tuned model (gemma-3n-E2B-it or -E4B-it) with "
+                           "download_model.bat."))
     return tokenizer
 
 
@@ -237,29 +206,33 @@ def prepare_data(settings, tokenizer):
     limit = settings.max_seq_length
     train_data = collate.prepare_examples(tokenizer, train_conv, limit, settings.train_file)
     eval_data = collate.prepare_examples(tokenizer, eval_conv, limit, settings.eval_file, for_eval=True)
-    for label, data, path in (("Training", train_data, settings.train_file), ("Evaluation", eval_data,
-                                                                              settings.eval_file)):
+    for label, data, path in ((tr("Training examples"), train_data, settings.train_file),
+                              (tr("Evaluation examples"), eval_data, settings.eval_file)):
         say(describe_data(label, data, limit))
         if not data.examples:
-            raise UserError(f"Every example in {path} is longer than max_seq_length = {limit} tokens.",
-                            "Raise max_seq_length in settings.toml (more memory), or prepare the dataset with "
-                            "shorter dialogs (window_size / max_message_length).")
+            raise UserError(tr("Every example in {path} is longer than max_seq_length = {limit} tokens.",
+                               path=path, limit=limit),
+                            tr("Raise max_seq_length in settings.toml (more memory), or prepare the dataset with "
+                               "shorter dialogs (window_size / max_message_length)."))
     if len(eval_data.examples) > MAX_EVAL_EXAMPLES:
-        say(f"Each evaluation reads {MAX_EVAL_EXAMPLES} of the {len(eval_data.examples):,} evaluation examples, "
-            "spread evenly over the file (all of them would take longer than training).")
+        say(tr("Each evaluation reads {used} of the {count:,} evaluation examples, spread evenly over the file (all "
+               "of them would take longer than training).", used=MAX_EVAL_EXAMPLES, count=len(eval_data.examples)))
         eval_data = collate.spread_subset(eval_data, MAX_EVAL_EXAMPLES)
     prompts = collate.sample_prompt_ids(tokenizer, eval_conv, SAMPLE_PROMPTS, limit)
     return train_data, eval_data, prompts
 
 
 def describe_data(label: str, data: collate.PreparedData, limit: int) -> str:
-    text = (f"{label} examples: {len(data.examples):,} ({data.total_tokens:,} tokens; {data.trained_tokens:,} of them in "
-            f"the replies the loss covers, each reply once)")
+    """`label`: "Training examples" or "Evaluation examples", already in the user's language."""
+    text = tr("{label}: {count:,} ({tokens:,} tokens; {trained:,} of them in the replies the loss covers, each "
+              "reply once)", label=label, count=len(data.examples), tokens=data.total_tokens,
+              trained=data.trained_tokens)
     if data.truncated:
-        text += f"; {data.truncated:,} lost their oldest turns to fit {limit} tokens"
+        text += tr("; {count:,} lost their oldest turns to fit {limit} tokens", count=data.truncated, limit=limit)
     if data.dropped_lines:
         lines = ", ".join(map(str, data.dropped_lines[:10])) + (" ..." if len(data.dropped_lines) > 10 else "")
-        text += f"; {len(data.dropped_lines):,} skipped as longer than {limit} tokens even alone (lines {lines})"
+        text += tr("; {count:,} skipped as longer than {limit} tokens even alone (lines {lines})",
+                   count=len(data.dropped_lines), limit=limit, lines=lines)
     return text + "."
 
 
@@ -280,12 +253,14 @@ def build_model(settings, base_dir: Path, machine, precision, table_on_gpu: bool
                                                   load_text_model, summarize_left_out)
 
     config = read_config(base_dir)
-    say(f"Loading {base_dir.name} (text model only, 4-bit) ...")
-    with memory_errors_in_plain_words(f"loading {base_dir.name}", 'use the smaller model (model = "E2B" in '
-                                      "settings.toml, then download_model.bat)"):
+    say(tr("Loading {name} (text model only, 4-bit) ...", name=base_dir.name))
+    with memory_errors_in_plain_words(tr("loading {name}", name=base_dir.name),
+                                      tr('use the smaller model (model = "E2B" in settings.toml, then '
+                                         'download_model.bat)')):
         model = load_text_model(base_dir, load_text_config(config), precision,
                                 choose_device(machine.cuda_available), per_layer_table_on_gpu=table_on_gpu)
-    say(describe_left_out(summarize_left_out(index_tensors(base_dir), config.get("text_config") or config)))
+    left_out = summarize_left_out(index_tensors(base_dir), config.get("text_config") or config)
+    say(describe_left_out(left_out))
     set_seed(settings.seed)   # the LoRA initialisation draws random numbers: same seed, same start
     model = add_lora(model, settings.lora_rank, settings.lora_alpha, settings.lora_dropout)
     say(describe_lora(model, settings.lora_rank, settings.lora_alpha))
@@ -297,12 +272,13 @@ def check_plan_unchanged(settings, start: resume.StartPlan, schedule, resume_any
     rules changed): continuing would quietly change the schedule mid-run, so it is a choice, as for settings."""
     changes = resume.compare_plans(resume.read_run_state(settings.checkpoints_dir), plan_record(schedule))
     if changes and not resume_anyway:
-        raise UserError(f"Since the last training run in {settings.checkpoints_dir} its plan changed: "
-                        + "; ".join(c.describe() for c in changes) + ".",
-                        f"Run finetune_gemma.bat --resume to continue from {start.checkpoint.name} with the new plan, "
-                        "or --restart to start over (the old checkpoints are deleted).")
+        raise UserError(tr("Since the last training run in {folder} its plan changed: {changes}.",
+                           folder=settings.checkpoints_dir, changes="; ".join(c.describe() for c in changes)),
+                        tr("Run finetune_gemma.bat --resume to continue from {checkpoint} with the new plan, or "
+                           "--restart to start over (the old checkpoints are deleted).",
+                           checkpoint=start.checkpoint.name))
     for change in changes:
-        say(f"  changed since: {change.describe()} (the new value is used)")
+        say(tr("  changed since: {change} (the new value is used)", change=change.describe()))
     return dataclasses.replace(start, changes=start.changes + tuple(changes))
 
 
@@ -323,15 +299,17 @@ def train(settings, parts: RunParts, plan) -> None:
     from gemma_kit.training.device import OutOfMemory, memory_errors_in_plain_words
     from gemma_kit.training.memory_plan import lighter_setups
 
-    say(f"TensorBoard: {parts.run_dir} (check_tensorboard_runs.bat shows it). Ctrl+C saves a checkpoint and stops.")
+    say(tr("TensorBoard: {folder} (check_tensorboard_runs.bat shows it). Ctrl+C saves a checkpoint and stops.",
+           folder=parts.run_dir))
     try:
-        with memory_errors_in_plain_words("training", f"use a lighter setup: {lighter_setups(settings)}"):
+        with memory_errors_in_plain_words(tr("training"), tr("use a lighter setup: {setups}",
+                                                             setups=lighter_setups(settings))):
             parts.trainer.train(resume_from_checkpoint=str(plan.checkpoint) if plan.action == "resume" else None)
     except OutOfMemory as e:
         latest = latest_checkpoint(Path(parts.trainer.args.output_dir))
-        e.message = e.message.rstrip(".") + f" (at step {parts.trainer.state.global_step})."
+        e.message = e.message.rstrip(".") + tr(" (at step {step}).", step=parts.trainer.state.global_step)
         if latest:
-            e.hint += f" finetune_gemma.bat --resume continues from {latest.name}."
+            e.hint += tr(" finetune_gemma.bat --resume continues from {checkpoint}.", checkpoint=latest.name)
         raise
     finally:
         parts.ctrl_c.restore()
@@ -351,9 +329,9 @@ def report(settings, parts: RunParts, model, tokenizer, base_dir: Path, train_da
         raise run_summary.non_finite_error(settings, parts)
     if parts.ctrl_c.requested and state.global_step < state.max_steps:   # a Ctrl+C after the last update: done
         write_summary(settings, parts, train_data, eval_data, machine, precision, "interrupted")
-        say(f"Stopped by Ctrl+C at step {state.global_step} of {state.max_steps}; saved "
-            f"{latest_checkpoint(settings.checkpoints_dir)}.")
-        say("Run finetune_gemma.bat again to continue from there.")
+        say(tr("Stopped by Ctrl+C at step {step} of {total}; saved {checkpoint}.", step=state.global_step,
+               total=state.max_steps, checkpoint=latest_checkpoint(settings.checkpoints_dir)))
+        say(tr("Run finetune_gemma.bat again to continue from there."))
         return EXIT_INTERRUPTED
     chosen = run_summary.choose_adapter(settings.checkpoints_dir, eval_losses_by_step(state.log_history),
                                         state.global_step, exclude=set(parts.retention.undeletable))
@@ -361,8 +339,8 @@ def report(settings, parts: RunParts, model, tokenizer, base_dir: Path, train_da
     mark_finished(settings, state.global_step)
     summary = write_summary(settings, parts, train_data, eval_data, machine, precision, "finished", chosen)
     say(run_summary.describe_result(summary))
-    say(f"Wrote the LoRA adapter to {settings.adapter_dir}{os.sep} and the summary to "
-        f"{run_summary.summary_path(settings)}.")
+    say(tr("Wrote the LoRA adapter to {folder} and the summary to {summary}.",
+           folder=f"{settings.adapter_dir}{os.sep}", summary=run_summary.summary_path(settings)))
     return None
 
 
@@ -391,13 +369,13 @@ def mark_finished(settings, step: int) -> None:
 
 
 def report_already_finished(settings, plan) -> int:
-    say(f"This training run already finished (latest checkpoint: {plan.checkpoint}).")
+    say(tr("This training run already finished (latest checkpoint: {checkpoint}).", checkpoint=plan.checkpoint))
     if (settings.adapter_dir / ADAPTER_WEIGHTS_FILE).is_file():
-        say(f"The adapter is in {settings.adapter_dir}.")
+        say(tr("The adapter is in {folder}.", folder=settings.adapter_dir))
     else:
-        warn(f"{settings.adapter_dir} is missing; the latest checkpoint holds the same adapter: merge it with "
-             f'gemma-kit merge-lora --adapter "{plan.checkpoint}".')
-    say("To train again from the start, run finetune_gemma.bat --restart; to train further, raise max_steps or "
-        "num_epochs and run it with --resume.")
+        warn(tr('{folder} is missing; the latest checkpoint holds the same adapter: merge it with gemma-kit '
+                'merge-lora --adapter "{checkpoint}".', folder=settings.adapter_dir, checkpoint=plan.checkpoint))
+    say(tr("To train again from the start, run finetune_gemma.bat --restart; to train further, raise max_steps or "
+           "num_epochs and run it with --resume."))
     next_step("merge_lora.bat", "gemma-kit merge-lora")
     return 0

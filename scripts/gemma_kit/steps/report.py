@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.console import UserError, progress, say
+from ..core.language import N_, current_language, tr, tr_marked
 from ..core.paths import atomic_file
 from ..core.settings import DATASET_REPORT_FILE_NAME, REPORT_FILE_NAME, Settings
 
@@ -55,8 +56,8 @@ def find_adapter(settings: Settings, args) -> Path:
     chosen = getattr(args, "adapter", None) or getattr(args, "input", None)
     adapter = settings.path(chosen) if chosen else settings.adapter_dir
     if not (adapter / "adapter_config.json").exists():
-        raise UserError(f"There is no trained adapter in {adapter}.",
-                        "Run finetune_gemma.bat first (or point --adapter at a checkpoint folder).")
+        raise UserError(tr("There is no trained adapter in {folder}.", folder=adapter),
+                        tr("Run finetune_gemma.bat first (or point --adapter at a checkpoint folder)."))
     return adapter
 
 
@@ -73,15 +74,18 @@ def load_models(settings: Settings, adapter: Path):
     precision = choose_precision(machine.cuda_available, machine.bf16_supported)
     base_dir = settings.model_dir
     if not (base_dir / "config.json").exists():
-        raise UserError(f"There is no base model at {base_dir}.", "Run download_model.bat first.")
+        raise UserError(tr("There is no base model at {folder}.", folder=base_dir),
+                        tr("Run download_model.bat first."))
     tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
-    say(f"Loading {base_dir.name} (4-bit) with the adapter {adapter} ...")
+    say(tr("Loading {name} (4-bit) with the adapter {adapter} ...", name=base_dir.name, adapter=adapter))
     # The per-layer table in RAM unless told otherwise: replies need only a few rows, and right after training
     # the GPU may still hold the trainer's memory.
     model = load_text_model(base_dir, load_text_config(read_config(base_dir)), precision,
                             choose_device(machine.cuda_available),
                             per_layer_table_on_gpu=settings.per_layer_table_on_gpu == "yes")
-    model = PeftModel.from_pretrained(model, str(adapter))
+    with warnings.catch_warnings():   # peft reads transformers' deprecated is_gradient_checkpointing (peft 0.21)
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        model = PeftModel.from_pretrained(model, str(adapter))
     model.eval()
     return model, tokenizer
 
@@ -106,7 +110,7 @@ def generate_all(model, tokenizer, samples: list[Sample], settings: Settings) ->
 
     limit = max(16, settings.max_seq_length - settings.report_max_new_tokens)
     batches = [samples[i:i + BATCH] for i in range(0, len(samples), BATCH)]
-    for batch in progress(batches, total=len(batches), desc="Generating replies", unit="batch"):
+    for batch in progress(batches, total=len(batches), desc=tr("Generating replies"), unit=tr("batch")):
         ids = [prompt_ids(tokenizer, s, limit) for s in batch]
         with model.disable_adapter():
             base = generate_replies(model, tokenizer, ids, settings.report_max_new_tokens)
@@ -132,7 +136,7 @@ def mean_eval_losses(model, tokenizer, settings: Settings) -> tuple[float, float
         return model(input_ids=ids, labels=labels).loss
 
     totals = {"base": [0.0, 0], "tuned": [0.0, 0]}
-    for example in progress(data.examples, total=len(data.examples), desc="Eval loss", unit="ex"):
+    for example in progress(data.examples, total=len(data.examples), desc=tr("Eval loss"), unit=tr("ex")):
         ids = torch.tensor([example["input_ids"]], device=device)
         labels = torch.tensor([example["labels"]], device=device)
         counted = int((labels[:, 1:] != IGNORE_INDEX).sum())
@@ -169,8 +173,8 @@ def run(settings: Settings, args) -> int:
     samples = pick_samples(conversations, max(settings.report_examples, 1), settings.seed)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=FutureWarning)  # library deprecations: nothing to act on
-        with memory_errors_in_plain_words("writing the before/after report",
-                                          "lower report_max_new_tokens or report_examples in settings.toml"):
+        with memory_errors_in_plain_words(tr("writing the before/after report"),
+                                          tr("lower report_max_new_tokens or report_examples in settings.toml")):
             model, tokenizer = load_models(settings, adapter)
             generate_all(model, tokenizer, samples, settings)
             base_loss, tuned_loss = mean_eval_losses(model, tokenizer, settings)
@@ -196,13 +200,17 @@ def format_duration(seconds) -> str:
         return "?"
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min {secs} s"
+    if hours:
+        return tr("{hours} h {minutes} min", hours=hours, minutes=minutes)
+    return tr("{minutes} min {seconds} s", minutes=minutes, seconds=secs)
 
 
 def perplexity_change(base_loss: float, tuned_loss: float) -> str:
     """The loss as a plain comparison: how much more likely your real replies became."""
     ratio = math.exp(base_loss - tuned_loss)
-    return f"{ratio:.1f}x more likely" if ratio >= 1 else f"{1 / ratio:.1f}x less likely"
+    if ratio >= 1:
+        return tr("{ratio:.1f}x more likely", ratio=ratio)
+    return tr("{ratio:.1f}x less likely", ratio=1 / ratio)
 
 
 PAGE_STYLE = """
@@ -222,55 +230,58 @@ h1{font-size:1.6rem} h2{font-size:1.1rem;margin-top:2rem}
 """
 
 
-SPEAKERS = {"user": "them / собеседник", "assistant": "you / вы", "system": "system / система"}
+SPEAKERS = {"user": N_("them"), "assistant": N_("you"), "system": N_("system")}
 
 
 def reply_html(text: str) -> str:
-    return html.escape(text) if text.strip() else '<span class="empty">(empty reply / пустой ответ)</span>'
+    return html.escape(text) if text.strip() else f'<span class="empty">{html.escape(tr("(empty reply)"))}</span>'
 
 
 def render_page(samples: list[Sample], facts: dict) -> str:
+    """The page in the user's language (its lang attribute too); the replies themselves as they were written."""
     e = html.escape
     dataset = facts["dataset"]
     fact_cells = [
-        ("Eval loss, base model / Ошибка базовой модели", f"{facts['base_loss']:.3f}"),
-        ("Eval loss, fine-tuned / Ошибка после дообучения", f"{facts['tuned_loss']:.3f}"),
-        ("Your real replies became / Ваши настоящие ответы стали",
-         perplexity_change(facts["base_loss"], facts["tuned_loss"])),
-        ("Training time / Время обучения", format_duration(facts["train_seconds"])),
-        ("Preset / Пресет", str(facts["preset"])),
-        ("Steps / Шагов", str(facts["steps"] if facts["steps"] is not None else "?")),
-        ("Training examples / Примеров для обучения",
-         str(facts["train_examples"] or dataset.get("train", "?"))),
-        ("Held-out examples / Отложенных примеров", str(facts["eval_examples"] or dataset.get("eval", "?"))),
+        (tr("Eval loss, base model"), f"{facts['base_loss']:.3f}"),
+        (tr("Eval loss, fine-tuned"), f"{facts['tuned_loss']:.3f}"),
+        (tr("Your real replies became"), perplexity_change(facts["base_loss"], facts["tuned_loss"])),
+        (tr("Training time"), format_duration(facts["train_seconds"])),
+        (tr("Preset"), str(facts["preset"])),
+        (tr("Steps"), str(facts["steps"] if facts["steps"] is not None else "?")),
+        (tr("Training examples"), str(facts["train_examples"] or dataset.get("train", "?"))),
+        (tr("Held-out examples"), str(facts["eval_examples"] or dataset.get("eval", "?"))),
     ]
     facts_html = "".join(f'<div class="fact">{e(k)}<b>{e(v)}</b></div>' for k, v in fact_cells)
     blocks = []
     for n, s in enumerate(samples, start=1):
-        context = "\n".join(f"{SPEAKERS.get(m['role'], m['role'])}: {m['content']}" for m in s.context)
+        context = "\n".join(f"{tr_marked(SPEAKERS[m['role']]) if m['role'] in SPEAKERS else m['role']}: "
+                            f"{m['content']}" for m in s.context)
         blocks.append(
-            f'<div class="sample"><h2>#{n} (eval_dataset.jsonl, line {s.line})</h2>'
-            f'<span class="label">Conversation / Диалог</span><div class="context">{e(context)}</div>'
-            f'<div class="cols"><div class="actual"><span class="label">What you actually wrote / Что написали вы'
-            f'</span>{e(s.actual)}</div><div class="base"><span class="label">Base model / Базовая модель</span>'
-            f'{reply_html(s.base)}</div><div class="tuned"><span class="label">Fine-tuned / После дообучения</span>'
+            f'<div class="sample"><h2>{e(tr("#{number} (eval_dataset.jsonl, line {line})", number=n, line=s.line))}'
+            f'</h2><span class="label">{e(tr("Conversation"))}</span><div class="context">{e(context)}</div>'
+            f'<div class="cols"><div class="actual"><span class="label">{e(tr("What you actually wrote"))}'
+            f'</span>{e(s.actual)}</div><div class="base"><span class="label">{e(tr("Base model"))}</span>'
+            f'{reply_html(s.base)}</div><div class="tuned"><span class="label">{e(tr("Fine-tuned"))}</span>'
             f'{reply_html(s.tuned)}</div></div></div>')
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Gemma 3n fine-tuning report'
-            f'</title><style>{PAGE_STYLE}</style></head><body>'
-            f'<h1>Before / after: does it talk like you? / До и после: говорит ли модель как вы?</h1>'
-            f'<p>Dialogs the model never saw in training. Same decoding for both models (greedy). Lower loss = your '
-            f'real replies are more expected. / Диалоги, которых модель не видела при обучении.</p>'
+    intro = tr("Dialogs the model never saw in training. Same decoding for both models (greedy). Lower loss = your "
+               "real replies are more expected.")
+    return (f'<!DOCTYPE html><html lang="{current_language()}"><head><meta charset="utf-8">'
+            f'<title>{e(tr("Gemma 3n fine-tuning report"))}</title><style>{PAGE_STYLE}</style></head><body>'
+            f'<h1>{e(tr("Before / after: does it talk like you?"))}</h1><p>{e(intro)}</p>'
             f'<div class="facts">{facts_html}</div>{"".join(blocks)}'
-            f'<p class="label">Adapter: {e(facts["adapter"])}</p></body></html>')
+            f'<p class="label">{e(tr("Adapter: {folder}", folder=facts["adapter"]))}</p></body></html>')
 
 
 def print_summary(samples: list[Sample], facts: dict, dest: Path) -> None:
-    say(f"Eval loss: base {facts['base_loss']:.3f} -> fine-tuned {facts['tuned_loss']:.3f} "
-        f"(your real replies became {perplexity_change(facts['base_loss'], facts['tuned_loss'])}).")
+    say(tr("Eval loss: base {base:.3f} -> fine-tuned {tuned:.3f} (your real replies became {change}).",
+           base=facts["base_loss"], tuned=facts["tuned_loss"],
+           change=perplexity_change(facts["base_loss"], facts["tuned_loss"])))
+    # The three labels are padded to one width in each language, so the replies line up under each other.
+    labels = [tr("you wrote:"), tr("base:"), tr("fine-tuned:")]
+    width = max(len(label) for label in labels) + 1
     for s in samples[:3]:
         last = s.context[-1]["content"] if s.context else ""
         say(f"  > {last[:80]}")
-        say(f"    you wrote:  {s.actual[:80]}")
-        say(f"    base:       {' '.join(s.base.split())[:80]}")
-        say(f"    fine-tuned: {' '.join(s.tuned.split())[:80]}")
-    say(f"Report with {len(samples)} held-out dialogs: {dest}  (open it in a browser)")
+        for label, text in zip(labels, (s.actual[:80], " ".join(s.base.split())[:80], " ".join(s.tuned.split())[:80])):
+            say(f"    {label:<{width}}{text}")
+    say(tr("Report with {count} held-out dialogs: {path}  (open it in a browser)", count=len(samples), path=dest))

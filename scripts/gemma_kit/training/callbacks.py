@@ -16,7 +16,7 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from gemma_kit.core.console import UserError, say, warn
-
+from gemma_kit.core.language import tr
 from gemma_kit.core.adapter_folders import list_checkpoints
 
 
@@ -72,17 +72,17 @@ class ManageBestCheckpointsCallback(TrainerCallback):
                     self.deleted.append(step)
             elif path not in self.undeletable:
                 self.undeletable[path] = problem
-                warn(f"could not delete the old checkpoint {path} ({problem}); another program (Explorer, an "
-                     "antivirus) may be using it. Training goes on; the next save tries again, or delete it "
-                     "yourself later.")
+                warn(tr("could not delete the old checkpoint {path} ({problem}); another program (Explorer, an "
+                        "antivirus) may be using it. Training goes on; the next save tries again, or delete it "
+                        "yourself later.", path=path, problem=problem))
             else:
                 self.undeletable[path] = problem
 
     def on_train_end(self, args, state, control, **kwargs):
         left = [p for p in self.undeletable if p.exists()]
         if left:
-            warn("these old checkpoints could not be deleted and take disk space; delete them when no program uses "
-                 "them: " + ", ".join(map(str, left)))
+            warn(tr("these old checkpoints could not be deleted and take disk space; delete them when no program "
+                    "uses them: {folders}", folders=", ".join(map(str, left))))
 
 
 def remove_folder(path: Path, tries: int, pause: float) -> str | None:
@@ -163,8 +163,9 @@ class NonFiniteGuard(TrainerCallback):
         step = state.global_step + 1
         self.skipped_steps.append(step)
         self.in_a_row += 1
-        warn(f"step {step}: the loss or the gradients were not finite (NaN or infinity); this update was skipped "
-             f"({self.in_a_row} in a row, {len(self.skipped_steps)} in this run).")
+        warn(tr("step {step}: the loss or the gradients were not finite (NaN or infinity); this update was skipped "
+                "({in_a_row} in a row, {in_run} in this run).", step=step, in_a_row=self.in_a_row,
+                in_run=len(self.skipped_steps)))
         if self.in_a_row >= self.max_in_a_row:
             self.stopped = True
             control.should_training_stop = True
@@ -245,7 +246,8 @@ class SampleRepliesCallback(TrainerCallback):
         self.last_replies = generate_replies(model, self.tokenizer, self.prompt_ids, self.max_new_tokens)
         for i, (ids, reply) in enumerate(zip(self.prompt_ids, self.last_replies), start=1):
             prompt = shown_prompt(self.tokenizer.decode(ids, skip_special_tokens=False))
-            self.writer.add_text(f"samples/prompt_{i}", f"```\n{prompt}\n```\n\n**Reply:** {reply}", state.global_step)
+            self.writer.add_text(f"samples/prompt_{i}", f"```\n{prompt}\n```\n\n**{tr('Reply:')}** {reply}",
+                                 state.global_step)
         self.writer.flush()
 
 
@@ -280,8 +282,8 @@ class SaveOnCtrlC(TrainerCallback):
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        say("\nCtrl+C: finishing this step, then saving a checkpoint. Press Ctrl+C again to stop at once "
-            "(without saving).")
+        say("\n" + tr("Ctrl+C: finishing this step, then saving a checkpoint. Press Ctrl+C again to stop at once "
+                      "(without saving)."))
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.requested:
@@ -314,13 +316,14 @@ class StartCheck(TrainerCallback):
     def on_train_begin(self, args, state, control, **kwargs):
         if state.global_step and state.global_step >= state.max_steps:
             if self.changed:
-                raise UserError(f"The checkpoint to continue from is at step {state.global_step}, and this run has "
-                                f"{state.max_steps} steps in all: there is nothing left to train.",
-                                "To train a new adapter on the new data or settings, run finetune_gemma.bat --restart. "
-                                "To train the finished adapter longer, raise num_epochs (or max_steps) and use "
-                                "--resume.")
-            say(f"The checkpoint is at the run's last step ({state.global_step}): nothing left to train; writing the "
-                "adapter.")
+                raise UserError(tr("The checkpoint to continue from is at step {step}, and this run has {total} "
+                                   "steps in all: there is nothing left to train.", step=state.global_step,
+                                   total=state.max_steps),
+                                tr("To train a new adapter on the new data or settings, run finetune_gemma.bat "
+                                   "--restart. To train the finished adapter longer, raise num_epochs (or max_steps) "
+                                   "and use --resume."))
+            say(tr("The checkpoint is at the run's last step ({step}): nothing left to train; writing the adapter.",
+                   step=state.global_step))
         self.on_start()
 
 
@@ -364,7 +367,7 @@ class TrainingBar(TrainerCallback):
     def on_train_begin(self, args, state, control, **kwargs):
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc="Training", unit="step",
+        self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc=tr("Training"), unit=tr("step"),
                         dynamic_ncols=True, disable=bool(os.environ.get("GEMMA_KIT_NO_PROGRESS")))
 
     def on_step_end(self, args, state, control, **kwargs):

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gemma_kit.core.console import UserError, progress
+from gemma_kit.core.language import tr
 
 IGNORE_INDEX = -100
 ROLES = ("system", "user", "assistant")
@@ -50,24 +51,24 @@ class PreparedData:
 def problem_with_record(record) -> str | None:
     """What is wrong with one JSONL record, in plain words; None if it is a usable example."""
     if not isinstance(record, dict) or not isinstance(record.get("messages"), list):
-        return 'it has no "messages" list'
+        return tr('it has no "messages" list')
     messages = record["messages"]
     if not messages:
-        return '"messages" is empty'
+        return tr('"messages" is empty')
     for i, message in enumerate(messages, start=1):
         if not isinstance(message, dict) or message.get("role") not in ROLES:
-            return f'message {i} has no role "system", "user" or "assistant"'
+            return tr('message {number} has no role "system", "user" or "assistant"', number=i)
         if not isinstance(message.get("content"), str):
-            return f'message {i} has no text "content"'
+            return tr('message {number} has no text "content"', number=i)
     if messages[-1]["role"] != "assistant":
-        return "the last message is not an assistant reply, so there is nothing to learn from it"
+        return tr("the last message is not an assistant reply, so there is nothing to learn from it")
     return None
 
 
 def read_conversations(path: Path) -> list[TrainingDialog]:
     if not path.is_file():
-        raise UserError(f"{path} does not exist.",
-                        "Run prepare_dataset.bat first: it turns your chat exports into this file.")
+        raise UserError(tr("{path} does not exist.", path=path),
+                        tr("Run prepare_dataset.bat first: it turns your chat exports into this file."))
     conversations = []
     with open(path, encoding="utf-8") as f:
         for line_no, text in enumerate(f, start=1):
@@ -76,18 +77,19 @@ def read_conversations(path: Path) -> list[TrainingDialog]:
             try:
                 record = json.loads(text)
             except json.JSONDecodeError as e:
-                raise UserError(f"{path}, line {line_no}: not valid JSON ({e.msg}, column {e.colno}).",
-                                "Run prepare_dataset.bat again, or fix or delete that line.") from e
+                raise UserError(tr("{path}, line {line}: not valid JSON ({why}, column {column}).", path=path,
+                                   line=line_no, why=e.msg, column=e.colno),
+                                tr("Run prepare_dataset.bat again, or fix or delete that line.")) from e
             problem = problem_with_record(record)
             if problem:
-                raise UserError(f"{path}, line {line_no}: {problem}.",
-                                'Each line must be {"messages": [{"role": "user", "content": "..."}, '
-                                '{"role": "assistant", "content": "..."}]}. Run prepare_dataset.bat again, or fix '
-                                "or delete that line.")
+                raise UserError(tr("{path}, line {line}: {problem}.", path=path, line=line_no, problem=problem),
+                                tr('Each line must be {{"messages": [{{"role": "user", "content": "..."}}, '
+                                   '{{"role": "assistant", "content": "..."}}]}}. Run prepare_dataset.bat again, or '
+                                   "fix or delete that line."))
             conversations.append(TrainingDialog(line_no, tuple(record["messages"])))
     if not conversations:
-        raise UserError(f"{path} has no examples.",
-                        "Put chat exports into dataset/ and run prepare_dataset.bat again.")
+        raise UserError(tr("{path} has no examples.", path=path),
+                        tr("Put chat exports into dataset/ and run prepare_dataset.bat again."))
     return conversations
 
 
@@ -175,16 +177,16 @@ def prepare_examples(tokenizer, conversations: list[TrainingDialog], max_tokens:
     import jinja2
 
     data = PreparedData()
-    label = "eval" if for_eval else "train"
+    desc = tr("Preparing eval examples") if for_eval else tr("Preparing train examples")
     learned_elsewhere = last_exchanges(conversations)
-    for conversation in progress(conversations, total=len(conversations), desc=f"Preparing {label} examples",
-                                 unit="ex"):
+    for conversation in progress(conversations, total=len(conversations), desc=desc, unit=tr("ex")):
         try:
             example, dropped = fit_to_length(tokenizer, conversation.messages, max_tokens, learned_elsewhere)
         except jinja2.TemplateError as e:
-            raise UserError(f"{path}, line {conversation.line}: the chat template refuses this conversation ({e}).",
-                            "Turns must alternate user / assistant (a system message may come first). Run "
-                            "prepare_dataset.bat again, or fix or delete that line.") from e
+            raise UserError(tr("{path}, line {line}: the chat template refuses this conversation ({why}).",
+                               path=path, line=conversation.line, why=e),
+                            tr("Turns must alternate user / assistant (a system message may come first). Run "
+                               "prepare_dataset.bat again, or fix or delete that line.")) from e
         if example is None:
             data.dropped_lines.append(conversation.line)
             continue

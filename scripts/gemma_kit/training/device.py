@@ -18,13 +18,14 @@ import contextlib
 from dataclasses import dataclass
 
 from gemma_kit.core.console import UserError
+from gemma_kit.core.language import N_, tr, tr_marked
 from gemma_kit.training.memory_plan import CLOSE_GPU_PROGRAMS
 
-BF16_GPU_NOTE = "this GPU computes in bfloat16 natively"
-FP16_GPU_NOTE = ("this GPU has no native bfloat16, and Gemma 3n overflows in float16 (activations beyond 65,504 "
-                 "become inf/NaN), so the parts that are not 4-bit run in float32: slower, and they take twice "
-                 "the memory")
-CPU_NOTE = "on a CPU float32 is faster than bfloat16, and exact"
+BF16_GPU_NOTE = N_("this GPU computes in bfloat16 natively")
+FP16_GPU_NOTE = N_("this GPU has no native bfloat16, and Gemma 3n overflows in float16 (activations beyond 65,504 "
+                   "become inf/NaN), so the parts that are not 4-bit run in float32: slower, and they take twice "
+                   "the memory")
+CPU_NOTE = N_("on a CPU float32 is faster than bfloat16, and exact")
 
 
 @dataclass(frozen=True)
@@ -64,10 +65,10 @@ def choose_optimizer(cuda_available: bool) -> str:
 
 def describe_machine(machine: Machine) -> str:
     if not machine.cuda_available:
-        return "CPU (no CUDA GPU found)"
-    memory = f", {machine.gpu_memory_bytes / 1024 ** 3:.1f} GB" if machine.gpu_memory_bytes else ""
-    bf16 = "bf16" if machine.bf16_supported else "no bf16"
-    return f"GPU {machine.gpu_name}{memory}, {bf16}"
+        return tr("CPU (no CUDA GPU found)")
+    memory = tr(", {size:.1f} GB", size=machine.gpu_memory_bytes / 1024 ** 3) if machine.gpu_memory_bytes else ""
+    bf16 = "bf16" if machine.bf16_supported else tr("no bf16")
+    return tr("GPU {name}{memory}, {bf16}", name=machine.gpu_name, memory=memory, bf16=bf16)
 
 
 def detect_machine() -> Machine:
@@ -102,26 +103,29 @@ WINDOWS_PAGING_FILE_TOO_SMALL = 1455   # ERROR_COMMITMENT_LIMIT, what torch/safe
 def memory_errors_in_plain_words(doing: str, lighter: str):
     """Out-of-memory errors inside the block become a UserError naming which memory ran out and what to do.
 
-    `doing`: "loading the model", ...; `lighter`: the settings change that needs less memory for this step."""
+    `doing`: "loading the model", ...; `lighter`: the settings change that needs less memory for this step; both
+    already in the user's language (in Russian `doing` is a noun phrase in the nominative: "загрузка модели")."""
     import torch
 
     try:
         yield
     except torch.cuda.OutOfMemoryError as e:
-        raise OutOfMemory(f"The GPU ran out of memory while {doing}.",
-                          f"{CLOSE_GPU_PROGRAMS}, or {lighter}; then run this step again.") from e
+        raise OutOfMemory(tr("The GPU ran out of memory while {doing}.", doing=doing),
+                          tr("{close}, or {lighter}; then run this step again.", close=tr_marked(CLOSE_GPU_PROGRAMS),
+                             lighter=lighter)) from e
     except (MemoryError, RuntimeError) as e:
         # torch's CPU allocator raises RuntimeError("DefaultCPUAllocator: not enough memory ..."), not MemoryError.
         if isinstance(e, RuntimeError) and "DefaultCPUAllocator" not in str(e):
             raise
-        raise OutOfMemory(f"The computer ran out of memory (RAM) while {doing}.",
-                          f"Close other programs, or {lighter}; then run this step again.") from e
+        raise OutOfMemory(tr("The computer ran out of memory (RAM) while {doing}.", doing=doing),
+                          tr("Close other programs, or {lighter}; then run this step again.", lighter=lighter)) from e
     except OSError as e:
         # winerror from Python's own calls; safetensors (Rust, via PyO3) only says "(os error 1455)" in the text.
         if (getattr(e, "winerror", None) != WINDOWS_PAGING_FILE_TOO_SMALL
                 and f"os error {WINDOWS_PAGING_FILE_TOO_SMALL}" not in str(e)):
             raise
-        raise OutOfMemory(f"Windows ran out of memory while {doing} (RAM plus the paging file is too small).",
-                          "Close other programs, or let Windows manage the paging file size (System > About > "
-                          "Advanced system settings > Performance > Advanced > Virtual memory), with at least 20 GB "
-                          "free on drive C:; then run this step again.") from e
+        raise OutOfMemory(tr("Windows ran out of memory while {doing} (RAM plus the paging file is too small).",
+                             doing=doing),
+                          tr("Close other programs, or let Windows manage the paging file size (System > About > "
+                             "Advanced system settings > Performance > Advanced > Virtual memory), with at least 20 "
+                             "GB free on drive C:; then run this step again.")) from e

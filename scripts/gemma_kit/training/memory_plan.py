@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gemma_kit.core.language import N_, tr, tr_marked
+
 GIB = 1024**3
 NF4_BYTES_PER_PARAM = 0.5 + 1 / 64 + 4 / (64 * 256)  # 4-bit codes + 8-bit absmax per 64 + f32 per 256 blocks
 BF16 = 2
@@ -29,7 +31,11 @@ AUTO_TABLE_ON_GPU_SHARE = 0.80     # "auto" keeps the table on the GPU only with
 REFUSED = ("busy", "too_small")
 CONTEXT_PART = "CUDA context"
 SLACK_PART = "allocator slack (10%)"
-CLOSE_GPU_PROGRAMS = "Close programs that use the GPU (games, video, LM Studio or Ollama with a model loaded)"
+CLOSE_GPU_PROGRAMS = N_("Close programs that use the GPU (games, video, LM Studio or Ollama with a model loaded)")
+# The parts' names (plan.parts keys, English; the number type in brackets is added to some), shown by format_plan.
+PART_NAMES = (N_("4-bit projections"), N_("altup/laurel/per-layer"), N_("embeddings + tied head"),
+              N_("per-layer table"), N_("LoRA + optimizer"), N_("activations"), N_("loss (logits)"),
+              N_("allocator slack (10%)"), N_("CUDA context"), N_("total"))
 
 PRESET_GPU_EXAMPLES = {"E2B": {"num_hidden_layers": 30, "num_kv_shared_layers": 10, "intermediate_size": 8192},
                        "E4B": {"num_hidden_layers": 35, "num_kv_shared_layers": 15, "intermediate_size": 16384}}
@@ -197,14 +203,24 @@ def _lora_outputs(config: dict, layer: int) -> list[int]:
     return outs
 
 
+def part_label(name: str) -> str:
+    """A part's name in the user's language ("per-layer table (bf16)": the words translated, the type kept)."""
+    words, bracket, kind = name.partition(" (")
+    if kind in ("bf16)", "f32)"):
+        return tr_marked(words) + bracket + kind
+    return tr_marked(name)
+
+
 def format_plan(plan: MemoryPlan, label: str) -> str:
-    lines = [f"Estimated GPU memory for {label}:"]
+    lines = [tr("Estimated GPU memory for {label}:", label=label)]
+    gb = tr("GB")
     for name, size in plan.parts.items():
         if name.startswith("per-layer table") and plan.cpu_ram:
-            lines.append(f"  {name:<32}  0    (in CPU RAM: {plan.cpu_ram / GIB:.2f} GB of RAM instead)")
+            lines.append(f"  {part_label(name):<32}  0    "
+                         + tr("(in CPU RAM: {size:.2f} GB of RAM instead)", size=plan.cpu_ram / GIB))
         else:
-            lines.append(f"  {name:<32}{size / GIB:6.2f} GB")
-    lines.append(f"  {'total':<32}{plan.total / GIB:6.2f} GB")
+            lines.append(f"  {part_label(name):<32}{size / GIB:6.2f} {gb}")
+    lines.append(f"  {tr_marked('total'):<32}{plan.total / GIB:6.2f} {gb}")
     return "\n".join(lines)
 
 
@@ -245,38 +261,41 @@ def lighter_setups(settings) -> str:
     savers = ['per_layer_table_on_gpu = "auto"'] if settings.per_layer_table_on_gpu == "yes" else []
     savers += [] if settings.chunked_loss else ["chunked_loss = true"]
     savers += [] if settings.preset == "quick" else ["--preset quick"]
-    savers += ["a smaller max_seq_length (e.g. --set max_seq_length=512)"]
+    savers += [tr("a smaller max_seq_length (e.g. --set max_seq_length=512)")]
     savers += ['model = "E2B"'] if settings.model == "E4B" else []
     return ", ".join(savers)
 
 
 def describe_run_memory(run: RunMemory, settings, model_name: str) -> str:
     """The table, the placement chosen and a one-line verdict for the user's GPU (with what to change)."""
-    label = (f"{model_name}, preset {settings.preset} (LoRA rank {settings.lora_rank}, {settings.max_seq_length} "
-             f"tokens x batch {settings.batch_size})")
-    where = "on the GPU" if run.table_on_gpu else ("in CPU RAM" if run.gpu
-                                                   else "in RAM, looked up as it would be beside a GPU")
-    loss = (f"computed {LOSS_CHUNK_TOKENS} tokens at a time, assistant tokens only" if settings.chunked_loss
-            else "over all logits at once (chunked_loss = false)")
+    label = tr("{model}, preset {preset} (LoRA rank {rank}, {length} tokens x batch {batch})", model=model_name,
+               preset=settings.preset, rank=settings.lora_rank, length=settings.max_seq_length,
+               batch=settings.batch_size)
+    where = tr("on the GPU") if run.table_on_gpu else (tr("in CPU RAM") if run.gpu
+                                                       else tr("in RAM, looked up as it would be beside a GPU"))
+    loss = (tr("computed {chunk} tokens at a time, assistant tokens only", chunk=LOSS_CHUNK_TOKENS)
+            if settings.chunked_loss else tr("over all logits at once (chunked_loss = false)"))
     lines = [format_plan(run.plan, label),
-             f"  per-layer table: {where} (per_layer_table_on_gpu = {settings.per_layer_table_on_gpu!r}); "
-             f"loss: {loss}."]
+             "  " + tr("per-layer table: {where} (per_layer_table_on_gpu = {setting}); loss: {loss}.", where=where,
+                       setting=repr(settings.per_layer_table_on_gpu), loss=loss)]
     if run.gpu is None:
-        lines.append("  (no GPU here: these figures are what an NVIDIA GPU with bfloat16 would need; on this "
-                     "computer the run uses ordinary RAM and nothing is refused)")
+        lines.append("  " + tr("(no GPU here: these figures are what an NVIDIA GPU with bfloat16 would need; on this "
+                               "computer the run uses ordinary RAM and nothing is refused)"))
         return "\n".join(lines)
     need, free, total = run.plan.to_allocate / GIB, run.gpu.free / GIB, run.gpu.total / GIB
-    lines.append(f"  -> {model_name}, {settings.preset}: ~{need:.1f} GB beyond the CUDA context; {free:.1f} GB of "
-                 f"the {total:.1f} GB on {run.gpu.name} are free: " + {
-                     "fits": "fits.", "tight": "tight (within the estimate's error): it will try.",
-                     "busy": "does NOT fit while other programs use the GPU.",
-                     "too_small": "does NOT fit on this GPU."}[run.verdict])
+    verdict = {"fits": tr("fits."), "tight": tr("tight (within the estimate's error): it will try."),
+               "busy": tr("does NOT fit while other programs use the GPU."),
+               "too_small": tr("does NOT fit on this GPU.")}[run.verdict]
+    lines.append("  -> " + tr("{model}, {preset}: ~{need:.1f} GB beyond the CUDA context; {free:.1f} GB of the "
+                              "{total:.1f} GB on {gpu} are free: {verdict}", model=model_name,
+                              preset=settings.preset, need=need, free=free, total=total, gpu=run.gpu.name,
+                              verdict=verdict))
     if run.verdict == "busy":
-        lines.append(f"     {CLOSE_GPU_PROGRAMS}.")
+        lines.append(f"     {tr_marked(CLOSE_GPU_PROGRAMS)}.")
     elif run.verdict in ("too_small", "tight"):
-        lines.append(f"     To fit: {lighter_setups(settings)}.")
+        lines.append("     " + tr("To fit: {setups}.", setups=lighter_setups(settings)))
     if run.verdict == "tight":
         # The Windows driver's default "sysmem fallback" then lends ordinary RAM instead of failing: no error,
         # only steps many times slower.
-        lines.append("     If the steps are very slow, the GPU is borrowing ordinary RAM: use one of these.")
+        lines.append("     " + tr("If the steps are very slow, the GPU is borrowing ordinary RAM: use one of these."))
     return "\n".join(lines)

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from pathlib import Path
 
+from gemma_kit.core.language import N_, tr, tr_marked
 from gemma_kit.core.model_files import MULTIMODAL_TEXT_PREFIX, TensorInfo, index_tensors, text_config_of
 
 from . import patches, per_layer_offload
 from .device import Precision
 
 LEFT_OUT_GROUPS = (  # checkpoint prefix -> what the user reads
-    ("model.vision_tower.", "vision tower"),
-    ("model.audio_tower.", "audio tower"),
-    ("model.embed_vision.", "vision embedder"),
-    ("model.embed_audio.", "audio embedder"),
+    ("model.vision_tower.", N_("vision tower")),
+    ("model.audio_tower.", N_("audio tower")),
+    ("model.embed_vision.", N_("vision embedder")),
+    ("model.embed_audio.", N_("audio embedder")),
 )
 KV_SHARED_UNUSED = ("self_attn.k_proj.", "self_attn.v_proj.", "self_attn.k_norm.")
 
@@ -34,9 +36,9 @@ def summarize_left_out(tensors: dict[str, TensorInfo], text_config: dict) -> dic
     for name, info in tensors.items():
         group = next((label for prefix, label in LEFT_OUT_GROUPS if name.startswith(prefix)), None)
         if group is None and is_unused_kv_shared_tensor(name, first_shared):
-            group = "unused k/v of the KV-shared layers"
+            group = N_("unused k/v of the KV-shared layers")
         if group is None and not name.startswith(MULTIMODAL_TEXT_PREFIX):
-            group = "other non-text tensors"
+            group = N_("other non-text tensors")
         if group:
             count, params = groups.get(group, (0, 0))
             numel = 1
@@ -55,10 +57,10 @@ def is_unused_kv_shared_tensor(name: str, first_shared_layer: int) -> bool:
 
 def describe_left_out(groups: dict[str, tuple[int, int]]) -> str:
     if not groups:
-        return "Nothing of the checkpoint was left out."
-    parts = [f"{label} ({count} tensors, {params / 1e6:,.1f} M parameters)"
-             for label, (count, params) in groups.items()]
-    return "Left out of memory (not needed to train the text model): " + "; ".join(parts) + "."
+        return tr("Nothing of the checkpoint was left out.")
+    parts = [tr("{label} ({count} tensors, {millions:,.1f} M parameters)", label=tr_marked(label), count=count,
+                millions=params / 1e6) for label, (count, params) in groups.items()]
+    return tr("Left out of memory (not needed to train the text model): {parts}.", parts="; ".join(parts))
 
 
 def load_text_config(config: dict):
@@ -83,7 +85,10 @@ def quantization_config(precision: Precision, skip_names: list[str], table_in_cp
 @contextlib.contextmanager
 def quiet_transformers():
     """transformers prints a table of the checkpoint's vision/audio keys as UNEXPECTED: true but alarming for a
-    non-expert, and `describe_left_out` says it plainly instead. Its loading bar stays unless bars are off."""
+    non-expert, and `describe_left_out` says it plainly instead. Its loading bar stays unless bars are off.
+    Deprecation notices of transformers' own internals (FutureWarning "`is_gradient_checkpointing` is deprecated",
+    transformers 5.23) are for its developers: every caller of load_text_model is spared them, not only the steps
+    that filter them themselves."""
     from transformers.utils import logging as hf_logging
 
     level = hf_logging.get_verbosity()
@@ -92,7 +97,9 @@ def quiet_transformers():
     if bars_off:
         hf_logging.disable_progress_bar()
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=FutureWarning)
+            yield
     finally:
         hf_logging.set_verbosity(level)
         if bars_off:
@@ -140,7 +147,9 @@ def add_lora(model, rank: int, alpha: int, dropout: float):
 
     config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(patches.LORA_TARGETS),
                         bias="none", task_type="CAUSAL_LM")
-    return get_peft_model(model, config)
+    with warnings.catch_warnings():   # peft reads transformers' deprecated is_gradient_checkpointing (peft 0.21)
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        return get_peft_model(model, config)
 
 
 def count_parameters(model) -> tuple[int, int]:
@@ -156,6 +165,7 @@ def count_parameters(model) -> tuple[int, int]:
 
 def describe_lora(model, rank: int, alpha: int) -> str:
     trainable, total = count_parameters(model)
-    return (f"LoRA rank {rank}, alpha {alpha} on {', '.join(patches.LORA_TARGETS)}: {trainable:,} trainable "
-            f"parameters of {total:,} ({100 * trainable / total:.2f}%).")
+    return tr("LoRA rank {rank}, alpha {alpha} on {targets}: {trainable:,} trainable parameters of {total:,} "
+              "({share:.2f}%).", rank=rank, alpha=alpha, targets=", ".join(patches.LORA_TARGETS),
+              trainable=trainable, total=total, share=100 * trainable / total)
 

@@ -10,6 +10,7 @@ in CPU RAM (per_layer_offload.py), and patch 5, the chunked loss (chunked_loss.p
 from __future__ import annotations
 
 from gemma_kit.core.console import say
+from gemma_kit.core.language import tr
 
 # Leaf names of the Linear layers that stay out of 4-bit (docs/gemma3n_facts.md "4-bit loading on a CPU"):
 # bitsandbytes' skip list matches a module's own name, so naming the parents ("altup", "laurel") keeps nothing
@@ -38,8 +39,8 @@ def keep_sensitive_layers_out_of_4bit(text_config) -> list[str]:
     extra = [f"{parent}.{i}" for parent in ("altup_projections", "altup_unembed_projections")
              for i in range(text_config.altup_num_inputs - 1)]
     names = list(SENSITIVE_LEAF_NAMES) + extra
-    say(f"Gemma 3n patch: keeping {len(names)} kinds of layers out of 4-bit (altup, laurel, per-layer input, "
-        "output head); embeddings are never 4-bit.")
+    say(tr("Gemma 3n patch: keeping {count} kinds of layers out of 4-bit (altup, laurel, per-layer input, output "
+           "head); embeddings are never 4-bit.", count=len(names)))
     return names
 
 
@@ -84,7 +85,7 @@ def check_text_model_only(model, missing_keys: list[str]) -> None:
     if towers:
         raise RuntimeError(f"the vision/audio parts were built although only the text model was asked for: "
                            f"{towers[:3]}")
-    say("Gemma 3n patch: loaded only the text model (Gemma3nForCausalLM); vision and audio are not in memory.")
+    say(tr("Gemma 3n patch: loaded only the text model (Gemma3nForCausalLM); vision and audio are not in memory."))
 
 
 def turn_off_kv_cache_for_training(model) -> None:
@@ -93,4 +94,4 @@ def turn_off_kv_cache_for_training(model) -> None:
     if not hasattr(model.config, "use_cache"):
         raise RuntimeError("the Gemma 3n config has no 'use_cache' any more; update the patch.")
     model.config.use_cache = False
-    say("Gemma 3n patch: KV cache off while training (activation checkpointing recomputes instead).")
+    say(tr("Gemma 3n patch: KV cache off while training (activation checkpointing recomputes instead)."))

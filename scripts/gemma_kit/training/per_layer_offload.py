@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 
 from gemma_kit.core.console import say
+from gemma_kit.core.language import tr
 
 TABLE_MODULE = "model.embed_tokens_per_layer"   # in Gemma3nForCausalLM (transformers 5.23)
 PROJECTION_MODULE = "model.per_layer_model_projection"   # its rows are added to this layer's output
@@ -113,9 +114,9 @@ def keep_per_layer_table_on_cpu(model, stored_as_bf16: bool = False) -> int:
     table.forward = lookup_on_cpu
     setattr(table, MARK, True)
     size = table.weight.numel() * table.weight.element_size()
-    say(f"Gemma 3n patch: the per-layer embedding table ({size / 1024 ** 3:.2f} GB, "
-        f"{str(table.weight.dtype).removeprefix('torch.')}) stays in CPU RAM; each step looks up only its tokens' "
-        f"rows and sends them to {output_device}.")
+    say(tr("Gemma 3n patch: the per-layer embedding table ({size:.2f} GB, {dtype}) stays in CPU RAM; each step "
+           "looks up only its tokens' rows and sends them to {device}.", size=size / 1024 ** 3,
+           dtype=str(table.weight.dtype).removeprefix("torch."), device=output_device))
     return size
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from gemma_kit.core.adapter_folders import ADAPTER_WEIGHTS_FILE, TRAINER_STATE_FILE
 from gemma_kit.core.console import UserError
+from gemma_kit.core.language import N_, tr, tr_marked
 from gemma_kit.core.json_files import read_json_object
 from gemma_kit.core.model_files import file_fingerprint, parse_safetensors_header
 from gemma_kit.core.paths import atomic_file
@@ -28,9 +29,10 @@ TRAINING_SETTINGS = ("preset", "lora_rank", "lora_alpha", "lora_dropout", "effec
                      "max_seq_length", "batch_size", "learning_rate", "warmup_ratio", "weight_decay", "max_grad_norm",
                      "eval_steps", "max_steps", "keep_best_checkpoints", "seed")
 # What a checkpoint cannot continue with, even with --resume.
-CANNOT_CONTINUE = {"lora_rank": "the adapter has another size", "base_model": "the adapter belongs to another model"}
-PLAIN_NAMES = {"train_data": "the training data (data/train_dataset.jsonl)",
-               "eval_data": "the evaluation data (data/eval_dataset.jsonl)", "base_model": "the base model"}
+CANNOT_CONTINUE = {"lora_rank": N_("the adapter has another size"),
+                   "base_model": N_("the adapter belongs to another model")}
+PLAIN_NAMES = {"train_data": N_("the training data (data/train_dataset.jsonl)"),
+               "eval_data": N_("the evaluation data (data/eval_dataset.jsonl)"), "base_model": N_("the base model")}
 
 
 @dataclass(frozen=True)
@@ -44,9 +46,10 @@ class Change:
         return self.key not in CANNOT_CONTINUE
 
     def describe(self) -> str:
-        name = PLAIN_NAMES.get(self.key, self.key)
         if self.key in PLAIN_NAMES:
-            return f"{name} changed"
+            return tr("{name} changed", name=tr_marked(PLAIN_NAMES[self.key]))
+        # A setting's name stays as written in settings.toml; a plan's quantity (PLAN_NAMES) is words.
+        name = tr_marked(self.key) if self.key in PLAN_NAMES.values() else self.key
         return f"{name}: {self.old!r} -> {self.new!r}"
 
 
@@ -79,23 +82,24 @@ def plan_start(recorded: dict | None, current: dict, latest: Path | None, restar
         return StartPlan("fresh", run_name=current["run_name"])
     if recorded is None:
         if not resume:
-            raise UserError(f"{latest.parent} holds checkpoints but no record ({RUN_STATE_FILE}) of the settings "
-                            "and data they were trained with.",
-                            "Run finetune_gemma.bat --resume to continue from the latest one anyway, or --restart "
-                            "to start over (the old checkpoints are deleted).")
+            raise UserError(tr("{folder} holds checkpoints but no record ({record}) of the settings and data they "
+                               "were trained with.", folder=latest.parent, record=RUN_STATE_FILE),
+                            tr("Run finetune_gemma.bat --resume to continue from the latest one anyway, or --restart "
+                               "to start over (the old checkpoints are deleted)."))
         return StartPlan("resume", latest, current["run_name"])
     changes = tuple(compare_runs(recorded, current))
     blocking = [c for c in changes if not c.can_continue]
     if blocking:
-        raise UserError("The checkpoints in " + str(latest.parent) + " cannot continue with this run: " +
-                        "; ".join(f"{c.describe()} ({CANNOT_CONTINUE[c.key]})" for c in blocking) + ".",
-                        "Run finetune_gemma.bat --restart to train a new adapter from the start (the old "
-                        "checkpoints are deleted), or change the setting back.")
+        raise UserError(tr("The checkpoints in {folder} cannot continue with this run: {changes}.",
+                           folder=latest.parent, changes="; ".join(
+                               f"{c.describe()} ({tr_marked(CANNOT_CONTINUE[c.key])})" for c in blocking)),
+                        tr("Run finetune_gemma.bat --restart to train a new adapter from the start (the old "
+                           "checkpoints are deleted), or change the setting back."))
     if changes and not resume:
-        raise UserError("Since the last training run in " + str(latest.parent) + " these changed: " +
-                        "; ".join(c.describe() for c in changes) + ".",
-                        "Run finetune_gemma.bat --resume to continue from " + latest.name + " with the new values, "
-                        "or --restart to start over (the old checkpoints are deleted).")
+        raise UserError(tr("Since the last training run in {folder} these changed: {changes}.", folder=latest.parent,
+                           changes="; ".join(c.describe() for c in changes)),
+                        tr("Run finetune_gemma.bat --resume to continue from {checkpoint} with the new values, or "
+                           "--restart to start over (the old checkpoints are deleted).", checkpoint=latest.name))
     run_name = recorded.get("run_name") or current["run_name"]
     if recorded.get("finished_step") is not None and not changes:
         return StartPlan("finished", latest, run_name)
@@ -104,8 +108,9 @@ def plan_start(recorded: dict | None, current: dict, latest: Path | None, restar
 
 # The run's plan (training/schedule.py) follows from settings, data and the kit's own rules, some of which are not
 # settings (whether num_epochs was set by the user, the presets' caps): compared on resume too.
-PLAN_NAMES = {"optimizer_steps": "planned updates", "effective_batch": "examples per update", "epochs": "passes",
-              "eval_every": "updates between evaluations", "warmup_steps": "warmup updates"}
+PLAN_NAMES = {"optimizer_steps": N_("planned updates"), "effective_batch": N_("examples per update"),
+              "epochs": N_("passes"), "eval_every": N_("updates between evaluations"),
+              "warmup_steps": N_("warmup updates")}
 
 
 def compare_plans(recorded: dict | None, current: dict) -> list[Change]:
@@ -119,7 +124,7 @@ def read_run_state(checkpoints_dir: Path) -> dict | None:
     path = checkpoints_dir / RUN_STATE_FILE
     if not path.exists():
         return None
-    return read_json_object(path, "Delete it and run finetune_gemma.bat --resume, or start over with --restart.")
+    return read_json_object(path, tr("Delete it and run finetune_gemma.bat --resume, or start over with --restart."))
 
 
 def write_run_state(checkpoints_dir: Path, state: dict) -> None:
@@ -142,24 +147,24 @@ def check_checkpoint_loadable(folder: Path) -> None:
     from transformers.trainer_pt_utils import safe_globals  # the numpy types the Trainer allows in rng_state
 
     def damaged(name: str, why: str) -> UserError:
-        return UserError(f"The checkpoint {folder} is damaged: {name} {why}.",
-                         f"Delete the folder {folder} to resume from the checkpoint before it, or start over with "
-                         "finetune_gemma.bat --restart.")
+        return UserError(tr("The checkpoint {folder} is damaged: {name} {why}.", folder=folder, name=name, why=why),
+                         tr("Delete the folder {folder} to resume from the checkpoint before it, or start over with "
+                            "finetune_gemma.bat --restart.", folder=folder))
 
     try:
         json.loads((folder / TRAINER_STATE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
-        raise damaged(TRAINER_STATE_FILE, "cannot be read as JSON") from e
+        raise damaged(TRAINER_STATE_FILE, tr("cannot be read as JSON")) from e
     try:
         parse_safetensors_header(folder / ADAPTER_WEIGHTS_FILE)
     except UserError as e:
-        raise damaged(ADAPTER_WEIGHTS_FILE, "is not a valid .safetensors file") from e
+        raise damaged(ADAPTER_WEIGHTS_FILE, tr("is not a valid .safetensors file")) from e
     for path in sorted(p for pattern in TORCH_STATE_FILES for p in folder.glob(pattern)):
         try:
             with safe_globals():
                 torch.load(path, map_location="cpu", weights_only=True)
         except pickle.UnpicklingError as e:
-            raise damaged(path.name, "holds something other than tensors and numbers, so PyTorch's safe "
-                                     "loader refuses it") from e
+            raise damaged(path.name, tr("holds something other than tensors and numbers, so PyTorch's safe "
+                                        "loader refuses it")) from e
         except (RuntimeError, EOFError, ValueError, OSError, KeyError) as e:
-            raise damaged(path.name, "is cut short or is not a PyTorch file") from e
+            raise damaged(path.name, tr("is cut short or is not a PyTorch file")) from e

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from gemma_kit.core.language import tr, tr_n
 from gemma_kit.core.settings import PRESET_LIMITS
 
 MIN_UPDATES = 50           # below this a LoRA barely moves and the eval curve has too few points to pick from
@@ -72,20 +73,23 @@ def plan_schedule(settings, examples: int) -> Schedule:
     if settings.max_steps > 0:
         total = settings.max_steps
         epochs = math.ceil(total / per_epoch)
-        notes.append(f"max_steps = {total} decides the length ({total / per_epoch:.1f} passes over the data).")
+        notes.append(tr("max_steps = {total} decides the length ({passes:.1f} passes over the data).", total=total,
+                        passes=total / per_epoch))
     else:
         if per_epoch * epochs < MIN_UPDATES and "num_epochs" not in chosen and epochs < limits.max_epochs:
             raised = min(limits.max_epochs, math.ceil(MIN_UPDATES / per_epoch))
-            notes.append(f"Small dataset: {per_epoch * epochs} updates would barely change the model, so it makes "
-                         f"{raised} passes instead of {epochs} (the most for '{settings.preset}'; "
-                         f"set num_epochs to choose yourself).")
+            notes.append(tr("Small dataset: {updates} updates would barely change the model, so it makes {raised} "
+                            "passes instead of {epochs} (the most for '{preset}'; set num_epochs to choose "
+                            "yourself).", updates=per_epoch * epochs, raised=raised, epochs=epochs,
+                            preset=settings.preset))
             epochs = raised
         total = per_epoch * epochs
         if total > limits.max_updates:
-            notes.append(f"Large dataset: the run stops after {limits.max_updates:,} updates instead of {total:,} "
-                         f"({limits.max_updates * accumulation * settings.batch_size:,} examples seen, about "
-                         f"{limits.max_updates / per_epoch:.2f} passes) so it ends in hours, not days; set max_steps "
-                         f"to train longer.")
+            notes.append(tr("Large dataset: the run stops after {cap:,} updates instead of {total:,} ({seen:,} "
+                            "examples seen, about {passes:.2f} passes) so it ends in hours, not days; set max_steps "
+                            "to train longer.", cap=limits.max_updates, total=total,
+                            seen=limits.max_updates * accumulation * settings.batch_size,
+                            passes=limits.max_updates / per_epoch))
             total = limits.max_updates
             epochs = math.ceil(total / per_epoch)
     eval_every = settings.eval_steps or max(1, math.ceil(total / TARGET_EVALUATIONS))
@@ -105,29 +109,33 @@ def describe_schedule(schedule: Schedule, settings, total_tokens: int, reply_tok
     """The machine-readable line, then the plan in plain words (printed by `finetune --plan` and before training)."""
     s = schedule
     lines = [s.machine_line(),
-             f"Training plan ({settings.preset} preset): {s.examples:,} training examples, {total_tokens:,} tokens, "
-             f"{reply_tokens:,} of them in the replies the model learns (each reply once).",
-             f"  {s.effective_batch} examples per update ({s.batch_size} x {s.accumulation} accumulated), {s.epochs} "
-             f"{'pass' if s.epochs == 1 else 'passes'} over the data: {s.optimizer_steps:,} updates; learning rate "
-             f"{settings.learning_rate:g}, "
-             f"warming up over the first {s.warmup_steps} updates.",
-             f"  Evaluation and a checkpoint every {s.eval_every} updates: {s.evaluations} evaluations of "
-             f"{eval_examples:,} held-out examples. The checkpoint with the lowest eval loss becomes the adapter."]
+             tr("Training plan ({preset} preset): {examples:,} training examples, {tokens:,} tokens, {replies:,} of "
+                "them in the replies the model learns (each reply once).", preset=settings.preset,
+                examples=s.examples, tokens=total_tokens, replies=reply_tokens),
+             "  " + tr("{batch} examples per update ({size} x {accumulation} accumulated), ", batch=s.effective_batch,
+                       size=s.batch_size, accumulation=s.accumulation)
+             + tr_n(s.epochs, "{n} pass over the data", "{n} passes over the data")
+             + tr(": {updates:,} updates; learning rate {rate:g}, warming up over the first {warmup} updates.",
+                  updates=s.optimizer_steps, rate=settings.learning_rate, warmup=s.warmup_steps),
+             "  " + tr("Evaluation and a checkpoint every {every} updates: {evaluations} evaluations of {count:,} "
+                       "held-out examples. The checkpoint with the lowest eval loss becomes the adapter.",
+                       every=s.eval_every, evaluations=s.evaluations, count=eval_examples)]
     lines += [f"  {note}" for note in s.notes]
     if seconds_per_update:
         evaluating = (seconds_per_update / s.effective_batch * eval_examples * EVAL_COST_PER_TRAINING_EXAMPLE
                       * s.evaluations)
         total = seconds_per_update * s.optimizer_steps + evaluating
-        lines.append(f"  Time: about {seconds_per_update:.1f} s per update ({speed_source}), about "
-                     f"{format_duration(total)} in all, evaluations included.")
+        lines.append("  " + tr("Time: about {seconds:.1f} s per update ({source}), about {duration} in all, "
+                               "evaluations included.", seconds=seconds_per_update, source=speed_source,
+                               duration=format_duration(total)))
     else:
-        lines.append("  Time: the progress bar shows it after the first updates (no earlier run on this machine to "
-                     "measure from).")
+        lines.append("  " + tr("Time: the progress bar shows it after the first updates (no earlier run on this "
+                               "machine to measure from)."))
     return "\n".join(lines)
 
 
 def format_duration(seconds: float) -> str:
     minutes = round(seconds / 60)
     if minutes < 60:
-        return f"{max(1, minutes)} min"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
+        return tr("{minutes} min", minutes=max(1, minutes))
+    return tr("{hours} h {minutes:02d} min", hours=minutes // 60, minutes=minutes % 60)

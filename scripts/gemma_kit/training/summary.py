@@ -14,6 +14,7 @@ from pathlib import Path
 
 from gemma_kit.core.adapter_folders import ADAPTER_WEIGHTS_FILE, list_checkpoints, write_base_model_record
 from gemma_kit.core.console import UserError
+from gemma_kit.core.language import tr, tr_n
 from gemma_kit.core.paths import atomic_file, atomic_folder
 
 SUMMARY_FILE = "training_summary.json"
@@ -47,18 +48,22 @@ def choose_adapter(checkpoints_dir: Path, eval_loss_by_step: dict[int, float], l
     overall = best_checkpoints({s: v for s, v in eval_loss_by_step.items() if s <= last_step}, 1)
     evaluated = len([s for s in eval_loss_by_step if s <= last_step])
     if not best:
-        return ChosenAdapter(last_step, None, None, "no kept checkpoint has an eval loss, so the last step's adapter")
+        return ChosenAdapter(last_step, None, None,
+                             tr("no kept checkpoint has an eval loss, so the last step's adapter"))
     step = best[0]
     loss = eval_loss_by_step[step]
+    # The reason is in the user's language in training_summary.json too: it is a sentence for them, not a key.
     if overall and overall[0] != step:
-        reason = (f"the lowest eval loss among the kept checkpoints ({loss:.4g}); the lowest of all {evaluated} "
-                  f"evaluations, {eval_loss_by_step[overall[0]]:.4g} at step {overall[0]}, was not kept "
-                  "(keep_best_checkpoints)")
+        reason = tr("the lowest eval loss among the kept checkpoints ({loss:.4g}); the lowest of all {evaluated} "
+                    "evaluations, {best:.4g} at step {best_step}, was not kept (keep_best_checkpoints)", loss=loss,
+                    evaluated=evaluated, best=eval_loss_by_step[overall[0]], best_step=overall[0])
     elif step == last_step:
-        reason = f"the lowest eval loss ({loss:.4g}) of {evaluated} evaluations was at the last step"
+        reason = tr("the lowest eval loss ({loss:.4g}) of {evaluated} evaluations was at the last step", loss=loss,
+                    evaluated=evaluated)
     else:
-        reason = (f"the lowest eval loss ({loss:.4g}) of {evaluated} evaluations; the last step {last_step} had "
-                  f"{eval_loss_by_step.get(last_step, float('nan')):.4g} (training further made it worse)")
+        reason = tr("the lowest eval loss ({loss:.4g}) of {evaluated} evaluations; the last step {last_step} had "
+                    "{last_loss:.4g} (training further made it worse)", loss=loss, evaluated=evaluated,
+                    last_step=last_step, last_loss=eval_loss_by_step.get(last_step, float("nan")))
     return ChosenAdapter(step, loss, found[step], reason)
 
 
@@ -136,7 +141,8 @@ def measured_seconds_per_update(settings, device_name: str, tokens_per_update: f
     speed = earlier.get("tokens_per_second_median") if isinstance(earlier, dict) else None
     if not isinstance(speed, (int, float)) or speed <= 0 or earlier.get("device") != device_name:
         return None, ""
-    return tokens_per_update / speed, f"measured in the last run on {device_name}: {speed:,.0f} tokens/s"
+    return tokens_per_update / speed, tr("measured in the last run on {device}: {speed:,.0f} tokens/s",
+                                         device=device_name, speed=speed)
 
 
 def gpu_peak_memory() -> int:
@@ -147,23 +153,27 @@ def gpu_peak_memory() -> int:
 
 
 def describe_result(summary: dict) -> str:
-    lines = [f"Trained {summary['step']} steps: train loss {summary['first_train_loss']:.4g} -> "
-             f"{summary['last_train_loss']:.4g}; padding {100 * summary['padding_fraction']:.1f}% of the batch tokens."]
+    lines = [tr("Trained {steps} steps: train loss {first:.4g} -> {last:.4g}; padding {padding:.1f}% of the batch "
+                "tokens.", steps=summary["step"], first=summary["first_train_loss"], last=summary["last_train_loss"],
+                padding=100 * summary["padding_fraction"])]
     if summary["best_checkpoints"]:
-        best = ", ".join(f"step {b['step']} (eval loss {b['eval_loss']:.4g})" for b in summary["best_checkpoints"])
-        lines.append(f"Best checkpoints kept: {best}.")
+        best = ", ".join(tr("step {step} (eval loss {loss:.4g})", step=b["step"], loss=b["eval_loss"])
+                         for b in summary["best_checkpoints"])
+        lines.append(tr("Best checkpoints kept: {best}.", best=best))
     chosen = summary.get("adapter")
     if chosen:
-        lines.append(f"The adapter is step {chosen['step']}'s: {chosen['reason']}.")
+        lines.append(tr("The adapter is step {step}'s: {reason}.", step=chosen["step"], reason=chosen["reason"]))
         if chosen["step"] != summary["step"] and summary.get("latest_checkpoint"):
-            lines.append(f"The last step's adapter stays in {summary['latest_checkpoint']} (merge_lora.bat --adapter "
-                         f"\"{summary['latest_checkpoint']}\" merges it instead).")
+            lines.append(tr('The last step\'s adapter stays in {folder} (merge_lora.bat --adapter "{folder}" merges '
+                            'it instead).', folder=summary["latest_checkpoint"]))
     if summary.get("gpu_memory_peak_bytes") and summary.get("gpu_memory_estimate_bytes"):
         peak, estimate = summary["gpu_memory_peak_bytes"] / 1024**3, summary["gpu_memory_estimate_bytes"] / 1024**3
-        lines.append(f"GPU memory: peak {peak:.2f} GB in tensors (the estimate was {estimate:.2f} GB).")
+        lines.append(tr("GPU memory: peak {peak:.2f} GB in tensors (the estimate was {estimate:.2f} GB).", peak=peak,
+                        estimate=estimate))
     if summary["skipped_nonfinite_steps"]:
-        lines.append(f"Skipped {len(summary['skipped_nonfinite_steps'])} update(s) with NaN/infinite values "
-                     f"(steps {summary['skipped_nonfinite_steps']}).")
+        skipped = summary["skipped_nonfinite_steps"]
+        lines.append(tr_n(len(skipped), "Skipped {n} update(s) with NaN/infinite values (steps {steps}).",
+                          "Skipped {n} update(s) with NaN/infinite values (steps {steps}).", steps=skipped))
     return "\n".join(lines)
 
 
@@ -171,14 +181,15 @@ def non_finite_error(settings, parts) -> UserError:
     guard = parts.guard
     streak = guard.skipped_steps[-guard.in_a_row:]
     good = {s: p for s, p in list_checkpoints(settings.checkpoints_dir).items() if s < streak[0]}
-    message = (f"Training stopped at step {parts.trainer.state.global_step}: the loss or the gradients were NaN or "
-               f"infinite {len(streak)} steps in a row (steps {streak[0]}-{streak[-1]}). ")
+    message = tr("Training stopped at step {step}: the loss or the gradients were NaN or infinite {count} steps in "
+                 "a row (steps {first}-{last}). ", step=parts.trainer.state.global_step, count=len(streak),
+                 first=streak[0], last=streak[-1])
     if not good:
-        return UserError(message + "No checkpoint was saved before that.",
-                         "Lower learning_rate (e.g. --set learning_rate=5e-5) and run finetune_gemma.bat --restart. "
-                         "If it happens again, check the dataset for very long or odd examples.")
+        return UserError(message + tr("No checkpoint was saved before that."),
+                         tr("Lower learning_rate (e.g. --set learning_rate=5e-5) and run finetune_gemma.bat "
+                            "--restart. If it happens again, check the dataset for very long or odd examples."))
     return UserError(
-        message + f"The last good checkpoint is {good[max(good)]} (step {max(good)}).",
-        "Lower learning_rate (e.g. --set learning_rate=5e-5) and run finetune_gemma.bat --resume (the updates with "
-        "NaN were skipped, so the latest checkpoint still holds that step's weights), or --restart. If it happens "
-        "again, check the dataset for very long or odd examples.")
+        message + tr("The last good checkpoint is {folder} (step {step}).", folder=good[max(good)], step=max(good)),
+        tr("Lower learning_rate (e.g. --set learning_rate=5e-5) and run finetune_gemma.bat --resume (the updates with "
+           "NaN were skipped, so the latest checkpoint still holds that step's weights), or --restart. If it happens "
+           "again, check the dataset for very long or odd examples."))

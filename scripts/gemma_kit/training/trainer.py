@@ -11,6 +11,7 @@ from pathlib import Path
 
 from gemma_kit.core.adapter_folders import CHECKPOINT_PREFIX
 from gemma_kit.core.console import say
+from gemma_kit.core.language import tr
 from gemma_kit.training import collate
 from gemma_kit.training.schedule import Schedule
 
@@ -106,8 +107,8 @@ def choose_trainer(settings, model, guard):
     if not settings.chunked_loss:
         guard.watch(model)
         return Trainer, {}
-    say(f"Gemma 3n patch: the loss is computed {LOSS_CHUNK_TOKENS} tokens at a time over the assistant tokens only, "
-        "without holding the logits of the whole batch (same loss and gradients).")
+    say(tr("Gemma 3n patch: the loss is computed {chunk} tokens at a time over the assistant tokens only, without "
+           "holding the logits of the whole batch (same loss and gradients).", chunk=LOSS_CHUNK_TOKENS))
     return chunked_loss_trainer_class(), {"chunk_tokens": LOSS_CHUNK_TOKENS, "on_train_loss": guard.record_loss}
 
 
