@@ -59,7 +59,7 @@ def test_the_hand_off_speaks_russian_with_language_ru(project, capsys):
     out = capsys.readouterr().out
     folder = home / ".lmstudio" / "models"
     assert f"Папка моделей LM Studio: {folder} (папка LM Studio по умолчанию)." in out
-    assert "Жёсткая ссылка создана: " in out
+    assert "Создана жёсткая ссылка: " in out
     assert ("Для Gemma 3n нужна свежая среда выполнения LM Studio: если LM Studio пишет «unknown model "
             "architecture: gemma3n», обновите среду llama.cpp") in out
     assert RUNTIME_ADVICE not in out and "Open LM Studio" not in out

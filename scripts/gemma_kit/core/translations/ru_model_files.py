@@ -177,7 +177,7 @@ MESSAGES = {
         "Для Gemma 3n нужна свежая среда выполнения LM Studio: если LM Studio пишет «unknown model architecture: "
         "gemma3n», обновите среду llama.cpp (Ctrl+Shift+R открывает настройки сред выполнения в LM Studio) и "
         "загрузите модель снова.",
-    "linked": "жёсткая ссылка создана",
+    "linked": "создана жёсткая ссылка",
     "copied": "скопировано",
     "already there": "уже на месте",
     "lmstudio_models_dir in settings.toml": "lmstudio_models_dir в settings.toml",

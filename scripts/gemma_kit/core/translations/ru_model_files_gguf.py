@@ -203,7 +203,7 @@ MESSAGES = {
         "<end_of_turn> не останавливает генерацию, поэтому ответы не заканчивались бы на реплике модели",
     "Self-check of the .gguf FAILED:": "Самопроверка .gguf НЕ ПРОЙДЕНА:",
     "all {count} tensors with their planned shapes and types, ":
-        "все тензоры на месте (всего {count}) с задуманными размерами и типами, ",
+        "тензоров на месте: {count}, все с задуманными размерами и типами; ",
     "Self-check: the file is complete ({tensors}finite values in a sample of every tensor, a chat template that "
     "renders Gemma's turns, the right <bos>/<eos> and turn-marker tokens).":
         "Самопроверка: файл в порядке ({tensors}в выборке из каждого тензора нет NaN и бесконечностей, шаблон чата "
