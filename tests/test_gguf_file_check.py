@@ -117,6 +117,26 @@ def test_a_damaged_file_is_an_error_naming_the_tensor(tiny_model_dir, tmp_path, 
     assert "Next: run install_to_lmstudio.bat" not in captured.out
 
 
+@pytest.mark.parametrize("damage, named", [
+    (lambda path: rewrite_without(path, KV_SHARED_K),
+     f"в файле нет тензоров, которые должны там быть (всего 1): {KV_SHARED_K} (без них llama.cpp не загрузит"),
+    (lambda path: write_nan_block(path, Q8_MATRIX), f"в {Q8_MATRIX} есть NaN или бесконечные значения"),
+])
+def test_the_file_check_verdict_speaks_russian(tiny_model_dir, tmp_path, capsys, monkeypatch, without_llama_cpp,
+                                               damage, named):
+    """The user who reads Russian is told in Russian which tensor is wrong and what to do; the tensor's name, the
+    path and the .bat to run stay as they are, and no English sentence is left."""
+    damage_after_writing(monkeypatch, damage)
+    assert convert(tmp_path, tiny_model_dir, tmp_path / "damaged.gguf", "--set", "language=ru") == 1
+    captured = capsys.readouterr()
+    assert f"Ошибка: {tmp_path / 'damaged.gguf'} записан, но проверка файла показала, что в LM Studio он работать " \
+           "не будет:" in captured.err
+    assert named in captured.err
+    assert "Что сделать: Снова запустите convert_only.bat" in captured.err
+    assert "Error:" not in captured.err and "What to do:" not in captured.err and "should be" not in captured.err
+    assert "Проверка записанного файла..." in captured.out and "Checking" not in captured.out
+
+
 def test_with_llama_cpp_a_nan_weight_is_caught_before_loading(tiny_model_dir, tmp_path, capsys, monkeypatch):
     """llama.cpp loads a file with NaN weights without a word: the file check runs first either way."""
     damage_after_writing(monkeypatch, lambda path: write_nan_block(path, Q8_MATRIX))

@@ -44,11 +44,25 @@ def test_links_into_the_lmstudio_layout_on_the_same_drive(project, capsys):
     out = capsys.readouterr().out
     assert "Linked:" in out
     assert f"LM Studio's models folder: {home / '.lmstudio' / 'models'} (LM Studio's default folder)." in out
-    assert all(line in out for line in RUNTIME_ADVICE)
-    assert 'says "unknown model architecture: gemma3n", update the llama.cpp runtime' in RUNTIME_ADVICE[0]
-    assert "обновите среду llama.cpp" in RUNTIME_ADVICE[1]
+    assert RUNTIME_ADVICE in out and "обновите" not in out   # one language at a time
+    assert 'says "unknown model architecture: gemma3n", update the llama.cpp runtime' in RUNTIME_ADVICE
     assert main(["--root", str(root), "install-lmstudio"]) == 0  # twice is fine
     assert "Already there" in capsys.readouterr().out
+
+
+def test_the_hand_off_speaks_russian_with_language_ru(project, capsys):
+    """The folder LM Studio chose, why, and the runtime advice, in Russian only; LM Studio's own error text and
+    the paths stay as they are."""
+    root, home, gguf = project
+    (home / ".lmstudio" / "models").mkdir(parents=True)
+    assert main(["--root", str(root), "--set", "language=ru", "install-lmstudio"]) == 0
+    out = capsys.readouterr().out
+    folder = home / ".lmstudio" / "models"
+    assert f"Папка моделей LM Studio: {folder} (папка LM Studio по умолчанию)." in out
+    assert "Создана жёсткая ссылка: " in out
+    assert ("Для Gemma 3n нужна свежая среда выполнения LM Studio: если LM Studio пишет «unknown model "
+            "architecture: gemma3n», обновите среду llama.cpp") in out
+    assert RUNTIME_ADVICE not in out and "Open LM Studio" not in out
 
 
 def test_copies_when_a_link_is_impossible(project, capsys, monkeypatch):
@@ -71,7 +85,7 @@ def test_without_lmstudio_explains_the_manual_import(project, capsys):
     assert main(["--root", str(root), "install-lmstudio"]) == 0
     out = capsys.readouterr().out
     assert "was not found" in out and "My Models -> Import" in out and str(gguf) in out
-    assert RUNTIME_ADVICE[0] not in out
+    assert RUNTIME_ADVICE not in out
 
 
 def test_the_settings_folder_wins(project, tmp_path):
@@ -271,7 +285,7 @@ def test_an_lm_studio_too_old_for_gemma_3n_is_an_error_with_the_runtime_advice(p
     assert main(["--root", str(root), "--set", "lmstudio_try_reply=true", "install-lmstudio"]) == 1
     err = capsys.readouterr().err
     assert "unknown model architecture: 'gemma3n'" in err and "Error: LM Studio could not load " in err
-    assert f"What to do: {RUNTIME_ADVICE[0]}" in err
+    assert f"What to do: {RUNTIME_ADVICE}" in err
     assert [c["args"][0] for c in fake_lms()] == ["load", "unload"]
 
 

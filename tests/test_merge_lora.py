@@ -218,6 +218,20 @@ def test_merge_replaces_previous_output_and_says_so(tiny_model_dir, bf16_adapter
     assert sorted(p.name for p in out.parent.iterdir()) == ["merged"]  # no .partial, no .old left behind
 
 
+def test_merge_summary_speaks_russian_with_language_ru(tiny_model_dir, bf16_adapter, tmp_path, capsys):
+    """The merge's own lines in Russian (counts and paths as they are), with the ranks in their Russian form."""
+    args = ["--adapter", str(bf16_adapter.folder), "--base", str(tiny_model_dir), "--set", "language=ru"]
+    assert run_merge(tmp_path, *args) == 0
+    printed = capsys.readouterr().out
+    out = tmp_path / "output" / "merged_model"
+    assert "merge-lora: объединение LoRA-адаптера с исходной моделью. Настройки:" in printed
+    assert "Добавление пар весов LoRA в модель: 150 (ранг 4, масштаб 2); тензоров в модели: 553" in printed
+    assert (f"Записано: {out} (" in printed and "тензоров: 553, частей (shards): 2; изменено адаптером: 150, "
+            "остальные (403) скопированы без изменений." in printed)
+    assert "Adding" not in printed and "Wrote" not in printed
+    assert "Дальше: запустите convert_to_gguf.bat" in printed
+
+
 def test_merge_dtype_bf16_rounds_like_torch_and_updates_config(tiny_model_dir_f32, f32_adapter, tmp_path,
                                                                monkeypatch):
     monkeypatch.setattr(lora_math, "BLOCK_ELEMENTS", 1000)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .console import byte_bar, warn
+from .language import N_, tr
 from .paths import atomic_file, check_free_space
 from .settings import Settings
 
@@ -28,14 +29,13 @@ HOME_POINTER = ".lmstudio-home-pointer"
 
 # Shown whenever LM Studio is found: Gemma 3n came to llama.cpp in mid-2025, and an LM Studio whose llama.cpp
 # runtime predates it refuses the file with exactly this message. The runtime page is Ctrl+Shift+R
-# (lmstudio-ai/docs: 0_app/2_runtimes/llama-cpp.md, "open Runtime settings (⌘⇧R)").
-RUNTIME_ADVICE = (
-    'Gemma 3n needs an up-to-date LM Studio runtime: if LM Studio says "unknown model architecture: gemma3n", '
-    "update the llama.cpp runtime (Ctrl+Shift+R opens LM Studio's runtime settings), then load the model again.",
-    "Для Gemma 3n нужна свежая среда выполнения LM Studio: если LM Studio пишет «unknown model architecture: "
-    "gemma3n», обновите среду llama.cpp (Ctrl+Shift+R открывает настройки сред в LM Studio) и загрузите модель "
-    "снова.",
-)
+# (lmstudio-ai/docs: 0_app/2_runtimes/llama-cpp.md, "open Runtime settings (⌘⇧R)"). Shown with tr_marked, in the
+# user's language only; LM Studio's own message stays quoted in English, as LM Studio prints it.
+RUNTIME_ADVICE = N_('Gemma 3n needs an up-to-date LM Studio runtime: if LM Studio says "unknown model architecture: '
+                    'gemma3n", update the llama.cpp runtime (Ctrl+Shift+R opens LM Studio\'s runtime settings), '
+                    "then load the model again.")
+# What link_or_copy did, in words (its return values stay machine words: callers compare them).
+HANDOFF_WORDS = {"linked": N_("linked"), "copied": N_("copied"), "already there": N_("already there")}
 
 
 @dataclass(frozen=True)
@@ -46,18 +46,18 @@ class ModelsFolder:
 
 def find_models_folder(settings: Settings, home: Path | None = None) -> ModelsFolder | None:
     if settings.lmstudio_models_dir:
-        return ModelsFolder(settings.path(settings.lmstudio_models_dir), "lmstudio_models_dir in settings.toml")
+        return ModelsFolder(settings.path(settings.lmstudio_models_dir), tr("lmstudio_models_dir in settings.toml"))
     home = home or Path.home()
     default_home = home / ".lmstudio"
     pointed_home = read_home_pointer(home / HOME_POINTER)
     settings_file = (pointed_home or default_home) / "settings.json"   # LM Studio reads only its current home's
     chosen = read_downloads_folder(settings_file)
     if chosen is not None:
-        return ModelsFolder(chosen, f"LM Studio's own setting: downloadsFolder in {settings_file}")
-    candidates = [(pointed_home / "models", f"LM Studio's home is {pointed_home}, named in {home / HOME_POINTER}")
-                  ] if pointed_home else []
-    candidates += [(default_home / "models", "LM Studio's default folder"),
-                   (home / ".cache" / "lm-studio" / "models", "the folder of older LM Studio versions")]
+        return ModelsFolder(chosen, tr("LM Studio's own setting: downloadsFolder in {path}", path=settings_file))
+    candidates = [(pointed_home / "models", tr("LM Studio's home is {home}, named in {pointer}", home=pointed_home,
+                                               pointer=home / HOME_POINTER))] if pointed_home else []
+    candidates += [(default_home / "models", tr("LM Studio's default folder")),
+                   (home / ".cache" / "lm-studio" / "models", tr("the folder of older LM Studio versions"))]
     for folder, reason in candidates:
         if folder.is_dir():
             return ModelsFolder(folder, reason)
@@ -71,14 +71,15 @@ def read_home_pointer(pointer: Path) -> Path | None:
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as e:
-        warn(f"could not read {pointer} ({e}); looking in LM Studio's default folders instead.")
+        warn(tr("could not read {pointer} ({error}); looking in LM Studio's default folders instead.",
+                pointer=pointer, error=e))
         return None
     if not named:
         return None
     home = Path(named).expanduser()
     if not home.is_dir():
-        warn(f"{pointer} names {home} as LM Studio's home, but that folder does not exist; looking in LM Studio's "
-             "default folders instead.")
+        warn(tr("{pointer} names {home} as LM Studio's home, but that folder does not exist; looking in LM "
+                "Studio's default folders instead.", pointer=pointer, home=home))
         return None
     return home
 
@@ -90,8 +91,8 @@ def read_downloads_folder(settings_file: Path) -> Path | None:
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError, ValueError, AttributeError) as e:
-        warn(f"could not read LM Studio's settings file {settings_file} ({e}); its models-folder setting is "
-             "ignored.")
+        warn(tr("could not read LM Studio's settings file {path} ({error}); its models-folder setting is "
+                "ignored.", path=settings_file, error=e))
         return None
     if not isinstance(value, str) or not value.strip():
         return None
@@ -99,8 +100,9 @@ def read_downloads_folder(settings_file: Path) -> Path | None:
     if not folder.is_absolute():
         folder = settings_file.parent / folder
     if not folder.is_dir():
-        warn(f"LM Studio's settings ({settings_file}) name {folder} as its models folder, but that folder does "
-             "not exist (a drive that is not connected?); looking in LM Studio's default folders instead.")
+        warn(tr("LM Studio's settings ({path}) name {folder} as its models folder, but that folder does "
+                "not exist (a drive that is not connected?); looking in LM Studio's default folders instead.",
+                path=settings_file, folder=folder))
         return None
     return folder
 
@@ -146,8 +148,8 @@ def link_or_copy(source: Path, dest: Path) -> str:
         except OSError:
             pass  # another drive, or a file system without hard links: copy instead
         size = source.stat().st_size
-        check_free_space(dest.parent, size, "the copy for LM Studio")
-        with open(source, "rb") as src, open(tmp, "wb") as out, byte_bar(size, "Copying to LM Studio") as bar:
+        check_free_space(dest.parent, size, tr("the copy for LM Studio"))
+        with open(source, "rb") as src, open(tmp, "wb") as out, byte_bar(size, tr("Copying to LM Studio")) as bar:
             while chunk := src.read(16 * 1024 * 1024):
                 out.write(chunk)
                 bar.update(len(chunk))

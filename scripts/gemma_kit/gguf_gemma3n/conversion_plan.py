@@ -13,6 +13,7 @@ from pathlib import Path
 from gguf import GGML_QUANT_SIZES, TENSOR_NAMES, GGMLQuantizationType, LlamaFileType
 
 from ..core.console import UserError
+from ..core.language import tr
 from ..core.model_files import TensorInfo, check_is_gemma3n, index_tensors, read_config
 from . import gemma3n_table as table
 
@@ -90,21 +91,23 @@ def plan_conversion(folder: Path, out_type: str) -> ConversionPlan:
 
 def check_tokenizer_present(folder: Path) -> None:
     if not (folder / "tokenizer.model").is_file():
-        raise UserError(f"{folder} has no tokenizer.model, so the GGUF would have no vocabulary.",
-                        "Copy tokenizer.model from the base model's folder (under models/) into it, "
-                        "or run merge_lora.bat again (it copies the tokenizer).")
+        raise UserError(tr("{folder} has no tokenizer.model, so the GGUF would have no vocabulary.", folder=folder),
+                        tr("Copy tokenizer.model from the base model's folder (under models/) into it, "
+                           "or run merge_lora.bat again (it copies the tokenizer)."))
 
 
 def check_config_complete(hp: dict, folder: Path) -> None:
     missing = [key for key in table.REQUIRED_CONFIG_KEYS if key not in hp]
     if missing:
-        raise UserError(f"{folder / 'config.json'} lacks {', '.join(missing)}, which a Gemma 3n config always has.",
-                        "Copy config.json from the base model's folder (under models/), or run merge_lora.bat again.")
+        raise UserError(tr("{config} lacks {keys}, which a Gemma 3n config always has.",
+                           config=folder / "config.json", keys=", ".join(missing)),
+                        tr("Copy config.json from the base model's folder (under models/), or run merge_lora.bat "
+                           "again."))
 
 
 def find_constant_problems(hp: dict) -> list[str]:
     """Each value of the checkpoint that differs from what llama.cpp hard-codes for Gemma 3n."""
-    problems = [f"{key} is {hp.get(key)!r}; llama.cpp always uses {fixed}"
+    problems = [tr("{key} is {value!r}; llama.cpp always uses {fixed}", key=key, value=hp.get(key), fixed=fixed)
                 for key, fixed in table.LLAMA_CPP_FIXED.items() if hp.get(key) != fixed]
     problems += find_kv_sharing_problems(hp)
     problems += find_sparsity_problems(hp.get("activation_sparsity_pattern"), hp.get("num_hidden_layers"))
@@ -117,38 +120,43 @@ def find_kv_sharing_problems(hp: dict) -> list[str]:
     n_layers, n_shared = hp.get("num_hidden_layers"), hp.get("num_kv_shared_layers")
     if not isinstance(n_layers, int) or not isinstance(n_shared, int) \
             or n_layers - n_shared != table.FIRST_KV_SHARED_LAYER:
-        problems.append(f"num_hidden_layers - num_kv_shared_layers is {n_layers} - {n_shared}; llama.cpp always "
-                        f"shares the KV cache from layer {table.FIRST_KV_SHARED_LAYER} on")
+        problems.append(tr("num_hidden_layers - num_kv_shared_layers is {n_layers} - {n_shared}; llama.cpp always "
+                           "shares the KV cache from layer {first} on", n_layers=n_layers, n_shared=n_shared,
+                           first=table.FIRST_KV_SHARED_LAYER))
     layer_types = hp.get("layer_types") or []
     if len(layer_types) != n_layers:
-        problems.append(f"layer_types has {len(layer_types)} entries for {n_layers} layers")
+        problems.append(tr("layer_types has {count} entries for {n_layers} layers", count=len(layer_types),
+                           n_layers=n_layers))
     for layer, wanted in table.LAST_OWN_KV_LAYER_TYPES.items():
         found = layer_types[layer] if layer < len(layer_types) else None
         if found != wanted:
-            problems.append(f"layer {layer} is {found!r}; llama.cpp's KV-shared layers reuse layer {layer} "
-                            f"as {wanted}")
+            problems.append(tr("layer {layer} is {found!r}; llama.cpp's KV-shared layers reuse layer {layer} "
+                               "as {wanted}", layer=layer, found=found, wanted=wanted))
     return problems
 
 
 def find_sparsity_problems(pattern, n_layers) -> list[str]:
     n_sparse, target = table.SPARSE_LAYERS, table.SPARSITY_TARGET
     if not isinstance(pattern, list) or len(pattern) != n_layers:
-        return [f"activation_sparsity_pattern is {pattern!r}; llama.cpp needs one value per layer"]
+        return [tr("activation_sparsity_pattern is {pattern!r}; llama.cpp needs one value per layer",
+                   pattern=pattern)]
     for layer, value in enumerate(pattern):
         wanted = target if layer < n_sparse else 0.0
         if value != wanted:
-            return [f"activation_sparsity_pattern[{layer}] is {value}; llama.cpp applies sparsity {target} to "
-                    f"exactly layers 0-{n_sparse - 1} and none after"]
+            return [tr("activation_sparsity_pattern[{layer}] is {value}; llama.cpp applies sparsity {target} to "
+                       "exactly layers 0-{last} and none after", layer=layer, value=value, target=target,
+                       last=n_sparse - 1)]
     return []
 
 
 def check_llama_cpp_constants(hp: dict, folder: Path) -> None:
     problems = find_constant_problems(hp)
     if problems:
-        raise UserError(f"{folder / 'config.json'}: this Gemma 3n differs from what llama.cpp (and so LM Studio) "
-                        "hard-codes, and would compute wrong answers:\n  " + "\n  ".join(problems),
-                        "Fine-tune google/gemma-3n-E2B-it or google/gemma-3n-E4B-it (their values match); "
-                        "a checkpoint with other sizes cannot run in llama.cpp.")
+        raise UserError(tr("{config}: this Gemma 3n differs from what llama.cpp (and so LM Studio) hard-codes, "
+                           "and would compute wrong answers:\n  {problems}", config=folder / "config.json",
+                           problems="\n  ".join(problems)),
+                        tr("Fine-tune google/gemma-3n-E2B-it or google/gemma-3n-E4B-it (their values match); "
+                           "a checkpoint with other sizes cannot run in llama.cpp."))
 
 
 def check_required_tensors(sources: dict[str, tuple[TensorInfo, ...]], hp: dict, folder: Path,
@@ -161,15 +169,15 @@ def check_required_tensors(sources: dict[str, tuple[TensorInfo, ...]], hp: dict,
     missing = [prefix + name for name in wanted if prefix + name not in present]
     if not missing:
         return
-    shown = ", ".join(missing[:MAX_NAMES_SHOWN]) + (f" and {len(missing) - MAX_NAMES_SHOWN} more"
+    shown = ", ".join(missing[:MAX_NAMES_SHOWN]) + (tr(" and {count} more", count=len(missing) - MAX_NAMES_SHOWN)
                                                      if len(missing) > MAX_NAMES_SHOWN else "")
-    hint = "Run merge_lora.bat again, or download the base model again if it came incomplete."
+    hint = tr("Run merge_lora.bat again, or download the base model again if it came incomplete.")
     if all(is_kv_shared_layer_tensor(name, hp) for name in missing):
-        hint = ("These belong to the KV-shared layers, which transformers ignores and peft's "
-                "merge_and_unload() + save_pretrained() drops; llama.cpp still requires them. "
-                "Run merge_lora.bat again (it keeps them).")
-    raise UserError(f"{folder} lacks {len(missing)} tensor(s) that llama.cpp needs to load Gemma 3n: {shown}.",
-                    hint)
+        hint = tr("These belong to the KV-shared layers, which transformers ignores and peft's "
+                  "merge_and_unload() + save_pretrained() drops; llama.cpp still requires them. "
+                  "Run merge_lora.bat again (it keeps them).")
+    raise UserError(tr("{folder} lacks {count} tensor(s) that llama.cpp needs to load Gemma 3n: {names}.",
+                       folder=folder, count=len(missing), names=shown), hint)
 
 
 def is_kv_shared_layer_tensor(name: str, hp: dict) -> bool:
@@ -181,9 +189,10 @@ def is_kv_shared_layer_tensor(name: str, hp: dict) -> bool:
 def check_source_dtypes(sources: dict[str, tuple[TensorInfo, ...]], folder: Path) -> None:
     odd = [info for group in sources.values() for info in group if info.dtype not in READABLE_DTYPES]
     if odd:
-        raise UserError(f"{folder}: {len(odd)} tensor(s) are stored as {odd[0].dtype} (first: {odd[0].name}), "
-                        "not as bf16/f16/f32 weights — a quantized (4-bit/8-bit) checkpoint cannot be converted.",
-                        "Convert the merged model written by merge_lora.bat (it saves bf16), not a 4-bit one.")
+        raise UserError(tr("{folder}: {count} tensor(s) are stored as {dtype} (first: {first}), not as "
+                           "bf16/f16/f32 weights — a quantized (4-bit/8-bit) checkpoint cannot be converted.",
+                           folder=folder, count=len(odd), dtype=odd[0].dtype, first=odd[0].name),
+                        tr("Convert the merged model written by merge_lora.bat (it saves bf16), not a 4-bit one."))
 
 
 # ---- naming and routing -------------------------------------------------------------------------------
@@ -220,13 +229,15 @@ def route_tensors(tensors: dict[str, TensorInfo], folder: Path, skipped: list[st
             continue
         group = routed.setdefault(gguf_name, [])
         if group and (not is_stacked(gguf_name) or stack_index(info) in map(stack_index, group)):
-            raise UserError(f"{folder} holds two tensors for {gguf_name}: {group[0].name} and {info.name}.",
-                            "The folder mixes two checkpoints; write the merged model into an empty folder.")
+            raise UserError(tr("{folder} holds two tensors for {gguf_name}: {first} and {second}.", folder=folder,
+                               gguf_name=gguf_name, first=group[0].name, second=info.name),
+                            tr("The folder mixes two checkpoints; write the merged model into an empty folder."))
         group.append(info)
     if unknown:
-        raise UserError(f"{folder} holds {len(unknown)} tensor(s) that are not part of Gemma 3n's text model "
-                        f"(first: {', '.join(unknown[:3])}).",
-                        "Convert the folder written by merge_lora.bat; LoRA adapter tensors must be merged first.")
+        raise UserError(tr("{folder} holds {count} tensor(s) that are not part of Gemma 3n's text model "
+                           "(first: {names}).", folder=folder, count=len(unknown), names=", ".join(unknown[:3])),
+                        tr("Convert the folder written by merge_lora.bat; LoRA adapter tensors must be merged "
+                           "first."))
     return {name: order_stack(name, tuple(group)) for name, group in routed.items()}
 
 
@@ -273,9 +284,10 @@ def build_output_tensors(sources: dict[str, tuple[TensorInfo, ...]], hp: dict, o
         if name in padded:
             pad_rows = vocab_size - shape[0]
             if pad_rows < 0:
-                raise UserError(f"{folder}: {group[0].name} has {shape[0]} rows, more than vocab_size "
-                                f"{vocab_size} in config.json.", "The config does not belong to these weights; "
-                                "run merge_lora.bat again.")
+                raise UserError(tr("{folder}: {name} has {rows} rows, more than vocab_size {vocab_size} in "
+                                   "config.json.", folder=folder, name=group[0].name, rows=shape[0],
+                                   vocab_size=vocab_size),
+                                tr("The config does not belong to these weights; run merge_lora.bat again."))
             shape = (vocab_size, *shape[1:])
         result.append(OutputTensor(name, choose_type(name, shape, out_type), shape, group, pad_rows))
     return result
@@ -285,9 +297,9 @@ def stacked_shape(name: str, group: tuple[TensorInfo, ...], folder: Path) -> tup
     if len(group) == 1 and not is_stacked(name):
         return group[0].shape
     if len({info.shape for info in group}) != 1:
-        raise UserError(f"{folder}: the tensors stacked into {name} differ in shape: "
-                        + ", ".join(f"{i.name} {list(i.shape)}" for i in group) + ".",
-                        "The checkpoint is damaged; run merge_lora.bat again.")
+        raise UserError(tr("{folder}: the tensors stacked into {name} differ in shape: {shapes}.", folder=folder,
+                           name=name, shapes=", ".join(f"{i.name} {list(i.shape)}" for i in group)),
+                        tr("The checkpoint is damaged; run merge_lora.bat again."))
     return (len(group), *group[0].shape)
 
 

@@ -15,6 +15,7 @@ import gguf
 from gguf import GGUFWriter, LlamaFileType, RopeScalingType
 
 from ..core.console import UserError
+from ..core.language import tr
 from ..core.settings import MODEL_REPOS
 from .gemma3n_table import VARIANT_BY_LAYERS
 
@@ -84,8 +85,9 @@ def add_rope_keys(writer: GGUFWriter, hp: dict) -> None:
         writer.add_rope_scaling_type(RopeScalingType.LINEAR)
         writer.add_rope_scaling_factor(full["factor"])
     elif rope_type not in (None, "default"):
-        raise UserError(f"config.json asks for '{rope_type}' rope scaling, which Gemma 3n does not use and this "
-                        "converter does not write.", "Convert an unmodified Gemma 3n fine-tune.")
+        raise UserError(tr("config.json asks for '{rope_type}' rope scaling, which Gemma 3n does not use and "
+                           "this converter does not write.", rope_type=rope_type),
+                        tr("Convert an unmodified Gemma 3n fine-tune."))
     writer.add_rope_freq_base(full.get("rope_theta", DEFAULT_ROPE_THETA))
     if sliding_theta is not None:
         writer.add_rope_freq_base_swa(sliding_theta)

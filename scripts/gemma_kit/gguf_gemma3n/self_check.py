@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core.language import tr
 from .conversion_plan import OutputTensor
 from .gemma3n_table import TURN_MARKERS
-from .static_check import SAMPLE_CHAT, check_file
+from .static_check import SAMPLE_CHAT, check_file, read_as_plain_text
 
 
 @dataclass
@@ -48,8 +49,8 @@ def check_gguf(path: Path, expected: list[OutputTensor] | None = None, max_token
             llm = Llama(model_path=str(path), n_ctx=512, seed=0, verbose=False)
     except (ValueError, RuntimeError) as e:  # llama-cpp-python's "Failed to load model from file"
         return SelfCheckResult(ran_in_llama_cpp=True,
-                               problems=[f"llama.cpp could not load the file ({e}); run with --debug and see "
-                                         "dev_log.txt for the known causes"])
+                               problems=[tr("llama.cpp could not load the file ({error}); run with --debug and "
+                                            "see dev_log.txt for the known causes", error=e)])
     try:
         with llama_cpp_quiet():
             result = _check_loaded(llm, max_tokens)
@@ -79,21 +80,19 @@ def _check_loaded(llm, max_tokens: int) -> SelfCheckResult:
     marker_ids = {m: llm.tokenize(m.encode(), add_bos=False, special=True) for m in TURN_MARKERS}
     plain = [m for m, ids in marker_ids.items() if len(ids) != 1]
     if plain:
-        verb = "is" if len(plain) == 1 else "are"
-        result.problems.append(f"{' and '.join(plain)} {verb} read as plain text, not as Gemma's turn markers "
-                               "(the tokenizer's special-token list was lost)")
+        result.problems.append(read_as_plain_text(plain))
     end_of_turn = marker_ids["<end_of_turn>"]
     # llama_cpp exposes no public "is end of generation" for a token; its own completion loop uses this call.
     if len(end_of_turn) == 1 and not llama_cpp.llama_vocab_is_eog(llm._model.vocab, end_of_turn[0]):
-        result.problems.append("<end_of_turn> does not end generation, so replies would run on past the "
-                               "model's turn")
+        result.problems.append(tr("<end_of_turn> does not end generation, so replies would run on past the "
+                                  "model's turn"))
     template = llm.metadata.get("tokenizer.chat_template")
     if not template:
-        result.problems.append("the file has no chat template, so LM Studio would not know Gemma's turn format")
+        result.problems.append(tr("the file has no chat template, so LM Studio would not know Gemma's turn format"))
         return result
     prompt = Jinja2ChatFormatter(template, eos_token="<eos>", bos_token="<bos>")(messages=SAMPLE_CHAT).prompt
     if "<start_of_turn>user" not in prompt or not prompt.endswith("<start_of_turn>model\n"):
-        result.problems.append("the chat template in the file does not render Gemma's turns")
+        result.problems.append(tr("the chat template in the file does not render Gemma's turns"))
         return result
     tokens = llm.tokenize(prompt.encode(), add_bos=False, special=True)
     completion = llm.create_completion(tokens, max_tokens=max_tokens, temperature=0.0, seed=0)
@@ -107,19 +106,20 @@ def _check_loaded(llm, max_tokens: int) -> SelfCheckResult:
 def describe(result: SelfCheckResult, max_tokens: int = 32) -> list[str]:
     """Lines for the terminal: the verdict first."""
     if result.problems:
-        return ["Self-check of the .gguf FAILED:"] + [f"  - {p}" for p in result.problems]
-    tensors = f"all {result.tensors_checked} tensors with their planned shapes and types, " \
+        return [tr("Self-check of the .gguf FAILED:")] + [f"  - {p}" for p in result.problems]
+    tensors = tr("all {count} tensors with their planned shapes and types, ", count=result.tensors_checked) \
         if result.tensors_checked else ""
     if not result.ran_in_llama_cpp:
-        return [f"Self-check: the file is complete ({tensors}finite values in a sample of every tensor, a chat "
-                "template that renders Gemma's turns, the right <bos>/<eos> and turn-marker tokens).",
-                "  Checked without running it (llama.cpp is not installed here); LM Studio will run it."]
+        return [tr("Self-check: the file is complete ({tensors}finite values in a sample of every tensor, a chat "
+                   "template that renders Gemma's turns, the right <bos>/<eos> and turn-marker tokens).",
+                   tensors=tensors),
+                tr("  Checked without running it (llama.cpp is not installed here); LM Studio will run it.")]
     reply = " ".join(result.reply.split())[:160]
-    lines = ["Self-check: the file works (llama.cpp loads it, the chat template renders, the turn markers are "
-             "special tokens, <end_of_turn> ends a reply).", f"  Sample reply: {reply!r}"]
+    lines = [tr("Self-check: the file works (llama.cpp loads it, the chat template renders, the turn markers are "
+                "special tokens, <end_of_turn> ends a reply)."), tr("  Sample reply: {reply!r}", reply=reply)]
     if result.stopped_at_end_of_turn:
-        lines.append(f"  The reply ended by itself after {result.reply_tokens} tokens.")
+        lines.append(tr("  The reply ended by itself after {count} tokens.", count=result.reply_tokens))
     else:
-        lines.append(f"  The reply did not end within {max_tokens} tokens (expected for the tiny random demo "
-                     "model; a trained Gemma ends its turns).")
+        lines.append(tr("  The reply did not end within {count} tokens (expected for the tiny random demo "
+                        "model; a trained Gemma ends its turns).", count=max_tokens))
     return lines

@@ -18,6 +18,7 @@ import numpy as np
 from gguf import GGUFReader, TokenType
 from gguf.quants import dequantize
 
+from ..core.language import tr, tr_n
 from .conversion_plan import OutputTensor
 from .gemma3n_table import TURN_MARKERS
 
@@ -38,7 +39,8 @@ def check_file(path: Path, expected: list[OutputTensor] | None, tensors_only: bo
     try:
         reader = GGUFReader(path)
     except (ValueError, KeyError, OSError) as e:   # bad magic, cut short (a tensor runs past the end), duplicates
-        return [f"the file cannot be read as a GGUF ({e}); it is damaged or incomplete — convert again"]
+        return [tr("the file cannot be read as a GGUF ({error}); it is damaged or incomplete — convert again",
+                   error=e)]
     # The reader and its memory map live only in this call: on Windows a mapped file cannot be replaced.
     problems = check_tensor_table(reader, expected) if expected is not None else []
     problems += check_tensor_values(reader)
@@ -52,19 +54,22 @@ def check_tensor_table(reader: GGUFReader, expected: list[OutputTensor]) -> list
     missing = [t.name for t in expected if t.name not in found]
     problems = []
     if missing:
-        problems.append(f"{len(missing)} tensor(s) that should be in the file are missing: {shorten(missing)} "
-                        "(llama.cpp refuses to load a Gemma 3n without them)")
+        problems.append(tr("{count} tensor(s) that should be in the file are missing: {names} "
+                           "(llama.cpp refuses to load a Gemma 3n without them)", count=len(missing),
+                           names=shorten(missing)))
     for planned in expected:
         tensor = found.get(planned.name)
         if tensor is None:
             continue
         shape = [int(n) for n in tensor.shape]
         if shape != list(reversed(planned.shape)) or tensor.tensor_type != planned.qtype:
-            problems.append(f"{planned.name} is {tensor.tensor_type.name} {shape} in the file; it should be "
-                            f"{planned.qtype.name} {list(reversed(planned.shape))}")
+            problems.append(tr("{name} is {type} {shape} in the file; it should be {planned_type} {planned_shape}",
+                               name=planned.name, type=tensor.tensor_type.name, shape=shape,
+                               planned_type=planned.qtype.name, planned_shape=list(reversed(planned.shape))))
     unplanned = sorted(set(found) - {t.name for t in expected})
     if unplanned:
-        problems.append(f"the file holds {len(unplanned)} tensor(s) that do not belong in it: {shorten(unplanned)}")
+        problems.append(tr("the file holds {count} tensor(s) that do not belong in it: {names}",
+                           count=len(unplanned), names=shorten(unplanned)))
     return problems
 
 
@@ -72,9 +77,9 @@ def check_tensor_values(reader: GGUFReader) -> list[str]:
     bad = [tensor.name for tensor in reader.tensors if not is_sample_finite(tensor)]
     if not bad:
         return []
-    return [f"{shorten(bad)} hold(s) NaN or infinite values, so the model would answer with garbage (if "
-            "converting again names them again, the merged model itself holds them: a damaged merge, or training "
-            "that went wrong — see output/report.html)"]
+    return [tr("{names} hold(s) NaN or infinite values, so the model would answer with garbage (if "
+               "converting again names them again, the merged model itself holds them: a damaged merge, or "
+               "training that went wrong — see output/report.html)", names=shorten(bad))]
 
 
 def sample_rows(n_rows: int) -> np.ndarray:
@@ -97,36 +102,37 @@ def check_tokenizer(reader: GGUFReader) -> list[str]:
     for kind, texts in EXPECTED_TEXT.items():
         token_id = field_value(reader, f"tokenizer.ggml.{kind}_token_id")
         if token_id is None:
-            problems.append(f"the file names no {kind} token, so llama.cpp would guess its id (and guesses "
-                            "wrong for Gemma)")
+            problems.append(tr("the file names no {kind} token, so llama.cpp would guess its id (and guesses "
+                               "wrong for Gemma)", kind=kind))
         elif not 0 <= token_id < len(tokens) or tokens[token_id] not in texts:
-            got = repr(tokens[token_id]) if 0 <= token_id < len(tokens) else "no token at all"
-            problems.append(f"the {kind} token id {token_id} is {got}, not {' or '.join(texts)}")
+            got = repr(tokens[token_id]) if 0 <= token_id < len(tokens) else tr("no token at all")
+            problems.append(tr("the {kind} token id {token_id} is {got}, not {wanted}", kind=kind,
+                               token_id=token_id, got=got, wanted=tr(" or ").join(texts)))
     plain = [m for m in TURN_MARKERS if m in index and m not in PROMOTED_BY_TEXT
              and (index[m] >= len(types) or types[index[m]] not in SPECIAL_TYPES)]
     if plain:
-        verb = "is" if len(plain) == 1 else "are"
-        problems.append(f"{' and '.join(plain)} {verb} read as plain text, not as Gemma's turn markers "
-                        "(the tokenizer's special-token list was lost)")
+        problems.append(read_as_plain_text(plain))
     absent = [m for m in TURN_MARKERS if m not in index]
     if absent:
-        problems.append(f"{' and '.join(absent)} {'is' if len(absent) == 1 else 'are'} not in the file's "
-                        "token list, so the chat turns cannot be marked")
+        problems.append(tr_n(len(absent), "{markers} is not in the file's token list, so the chat turns cannot be "
+                             "marked", "{markers} are not in the file's token list, so the chat turns cannot be "
+                             "marked", markers=tr(" and ").join(absent)))
     problems += check_chat_template(field_value(reader, "tokenizer.chat_template"))
     return problems
 
 
 def check_chat_template(template: str | None) -> list[str]:
     if not template:
-        return ["the file has no chat template, so LM Studio would not know Gemma's turn format"]
+        return [tr("the file has no chat template, so LM Studio would not know Gemma's turn format")]
     from jinja2 import TemplateError
 
     try:
         prompt = render_chat(template, SAMPLE_CHAT)
     except (TemplateError, ValueError, TypeError) as e:   # ValueError: the template's own raise_exception()
-        return [f"the chat template in the file does not render ({type(e).__name__}: {e})"]
+        return [tr("the chat template in the file does not render ({error_type}: {error})",
+                   error_type=type(e).__name__, error=e)]
     if "<start_of_turn>user" not in prompt or not prompt.endswith("<start_of_turn>model\n"):
-        return ["the chat template in the file does not render Gemma's turns"]
+        return [tr("the chat template in the file does not render Gemma's turns")]
     return []
 
 
@@ -150,4 +156,11 @@ def field_value(reader: GGUFReader, key: str):
 
 def shorten(names: list[str]) -> str:
     more = len(names) - MAX_NAMES_SHOWN
-    return ", ".join(names[:MAX_NAMES_SHOWN]) + (f" and {more} more" if more > 0 else "")
+    return ", ".join(names[:MAX_NAMES_SHOWN]) + (tr(" and {count} more", count=more) if more > 0 else "")
+
+
+def read_as_plain_text(markers: list[str]) -> str:
+    """Turn markers that are ordinary pieces (llama.cpp's self-check finds the same problem as this one)."""
+    return tr_n(len(markers), "{markers} is read as plain text, not as Gemma's turn markers (the tokenizer's "
+                "special-token list was lost)", "{markers} are read as plain text, not as Gemma's turn markers "
+                "(the tokenizer's special-token list was lost)", markers=tr(" and ").join(markers))

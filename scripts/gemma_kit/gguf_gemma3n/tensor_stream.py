@@ -28,6 +28,7 @@ from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFWriter
 from gguf.quants import quantize
 
 from ..core.console import UserError
+from ..core.language import tr
 from ..core.model_files import DTYPE_SIZES, TensorInfo
 from ..core.raw_floats import STORAGE, to_f32
 from .conversion_plan import OutputTensor
@@ -83,9 +84,10 @@ class ShardReader:
         got = f.readinto(memoryview(buffer))
         if got != buffer.size:
             # The header was checked against the file's size at planning: the file shrank since, or is failing.
-            raise UserError(f"{info.file} ended early while reading {info.name} ({got:,} of {buffer.size:,} bytes).",
-                            "Was the file changed or copied over while converting? Run the step again; if it "
-                            "happens again, write that model folder again (merge_lora.bat).")
+            raise UserError(tr("{file} ended early while reading {name} ({got:,} of {size:,} bytes).",
+                               file=info.file, name=info.name, got=got, size=buffer.size),
+                            tr("Was the file changed or copied over while converting? Run the step again; if it "
+                               "happens again, write that model folder again (merge_lora.bat)."))
         return buffer
 
 

@@ -15,6 +15,7 @@ from gguf import GGUFWriter, SpecialVocab, TokenType
 
 from ..core.console import UserError
 from ..core.json_files import read_json_object
+from ..core.language import tr
 from .gemma3n_table import TURN_MARKERS
 
 UNUSED_SCORE = -10000.0   # the "[PADn]" filler
@@ -44,8 +45,8 @@ def load_sentencepiece(path: Path):
     try:
         return spm.SentencePieceProcessor(model_file=str(path))
     except (OSError, RuntimeError) as e:
-        raise UserError(f"{path} is not a valid SentencePiece tokenizer ({e}).",
-                        "Copy tokenizer.model again from the base model's folder (under models/).") from e
+        raise UserError(tr("{path} is not a valid SentencePiece tokenizer ({error}).", path=path, error=e),
+                        tr("Copy tokenizer.model again from the base model's folder (under models/).")) from e
 
 
 def read_pieces(sp, vocab_size: int) -> tuple[list[bytes], list[float], list[int]]:
@@ -66,7 +67,7 @@ def read_pieces(sp, vocab_size: int) -> tuple[list[bytes], list[float], list[int
 def read_json(path: Path) -> dict:
     if not path.is_file():
         return {}
-    return read_json_object(path, "Copy it again from the base model's folder (under models/).")
+    return read_json_object(path, tr("Copy it again from the base model's folder (under models/)."))
 
 
 def apply_added_tokens(folder: Path, tokens: list[bytes], scores: list[float], types: list[int]) -> None:
@@ -115,9 +116,10 @@ def fill_missing_specials(special: SpecialVocab, sp, folder: Path) -> None:
 def add_tokenizer(writer: GGUFWriter, folder: Path, vocab_size: int) -> VocabSummary:
     sp = load_sentencepiece(folder / "tokenizer.model")
     if sp.vocab_size() > vocab_size:
-        raise UserError(f"{folder / 'tokenizer.model'} has {sp.vocab_size():,} pieces, more than the model's "
-                        f"vocab_size {vocab_size:,}: it belongs to another model.",
-                        "Copy tokenizer.model from the base model's folder (under models/).")
+        raise UserError(tr("{path} has {pieces:,} pieces, more than the model's vocab_size {vocab_size:,}: it "
+                           "belongs to another model.", path=folder / "tokenizer.model", pieces=sp.vocab_size(),
+                           vocab_size=vocab_size),
+                        tr("Copy tokenizer.model from the base model's folder (under models/)."))
     tokens, scores, types = read_pieces(sp, vocab_size)
     apply_added_tokens(folder, tokens, scores, types)
     writer.add_tokenizer_model("llama")

@@ -19,6 +19,7 @@ from pathlib import Path
 from ..core.adapter_folders import ADAPTER_WEIGHTS_FILE
 from ..core.console import UserError
 from ..core.json_files import read_json_object
+from ..core.language import N_, tr, tr_marked
 from ..core.model_files import MULTIMODAL_TEXT_PREFIX, TensorInfo, read_safetensors_header
 
 ADAPTER_CONFIG = "adapter_config.json"
@@ -32,26 +33,27 @@ TEXT_MODEL_PREFIX = "model."
 
 # adapter_config.json keys whose truthy value means the merge is not plain W + scale * B @ A (peft 0.21
 # LoraConfig fields tagged `is_lora_variant`, plus the ones that store or change other tensors).
+# Bare method names are the same in every language (tr_marked leaves a name no table has as it is).
 UNSUPPORTED_FEATURES = {
-    "use_dora": "DoRA (weight-decomposed LoRA)",
-    "alora_invocation_tokens": "Activated LoRA (aLoRA), which peft itself cannot merge",
+    "use_dora": N_("DoRA (weight-decomposed LoRA)"),
+    "alora_invocation_tokens": N_("Activated LoRA (aLoRA), which peft itself cannot merge"),
     "use_qalora": "QA-LoRA",
     "velora_config": "VeLoRA",
     "monteclora_config": "MonteCLoRA",
-    "use_bdlora": "block-diagonal LoRA",
-    "arrow_config": "Arrow routing",
+    "use_bdlora": N_("block-diagonal LoRA"),
+    "arrow_config": N_("Arrow routing"),
     "kasa_config": "KaSA",
-    "lora_bias": "a trained LoRA bias",
-    "fan_in_fan_out": "transposed (fan_in_fan_out) weights",
-    "modules_to_save": "full copies of some modules (modules_to_save)",
-    "trainable_token_indices": "trained token embeddings (trainable_token_indices)",
-    "layer_replication": "layer replication",
-    "target_parameters": "LoRA on parameters (target_parameters)",
+    "lora_bias": N_("a trained LoRA bias"),
+    "fan_in_fan_out": N_("transposed (fan_in_fan_out) weights"),
+    "modules_to_save": N_("full copies of some modules (modules_to_save)"),
+    "trainable_token_indices": N_("trained token embeddings (trainable_token_indices)"),
+    "layer_replication": N_("layer replication"),
+    "target_parameters": N_("LoRA on parameters (target_parameters)"),
 }
 # These initialisations also change the base weights, so the adapter alone does not describe the change.
 BASE_CHANGING_INITS = ("pissa", "olora", "corda", "loftq")
 
-PLAIN_LORA_HINT = "Train a plain LoRA adapter (finetune_gemma.bat does), then run merge_lora.bat again."
+PLAIN_LORA_HINT = N_("Train a plain LoRA adapter (finetune_gemma.bat does), then run merge_lora.bat again.")
 
 
 @dataclass(frozen=True)
@@ -81,38 +83,46 @@ def read_lora_adapter(folder: Path) -> LoraAdapter:
     weights = find_adapter_weights(folder)
     pairs = [pair_with_scale(module, a, b, config, folder) for module, (a, b) in pair_lora_tensors(weights).items()]
     if not pairs:
-        raise UserError(f"{weights} holds no LoRA weights.",
-                        "Train the adapter again with finetune_gemma.bat, or pick another checkpoint with --adapter.")
+        raise UserError(tr("{path} holds no LoRA weights.", path=weights),
+                        tr("Train the adapter again with finetune_gemma.bat, or pick another checkpoint with "
+                           "--adapter."))
     return LoraAdapter(folder, config, pairs)
 
 
 def read_adapter_config(folder: Path) -> dict:
     path = folder / ADAPTER_CONFIG
     if not path.exists():
-        raise UserError(f"{folder} is not a LoRA adapter folder: it has no {ADAPTER_CONFIG}.",
-                        "Point --adapter to the folder finetune_gemma.bat wrote (output/lora_adapter) or to one of "
-                        "output/checkpoints/checkpoint-N.")
-    config = read_json_object(path, "Use another checkpoint with --adapter, or train again with finetune_gemma.bat.")
+        raise UserError(tr("{folder} is not a LoRA adapter folder: it has no {config_file}.", folder=folder,
+                           config_file=ADAPTER_CONFIG),
+                        tr("Point --adapter to the folder finetune_gemma.bat wrote (output/lora_adapter) or to one "
+                           "of output/checkpoints/checkpoint-N."))
+    config = read_json_object(path, tr("Use another checkpoint with --adapter, or train again with "
+                                       "finetune_gemma.bat."))
     missing = [key for key in ("r", "lora_alpha") if not isinstance(config.get(key), (int, float))]
     if missing:
-        raise UserError(f"{path} has no number for {', '.join(missing)}, so the LoRA scale is unknown.",
-                        "Use another checkpoint with --adapter, or train again with finetune_gemma.bat.")
+        raise UserError(tr("{path} has no number for {keys}, so the LoRA scale is unknown.", path=path,
+                           keys=", ".join(missing)),
+                        tr("Use another checkpoint with --adapter, or train again with finetune_gemma.bat."))
     return config
 
 
 def check_is_plain_lora(config: dict, path: Path) -> None:
     """Refuse, by name, every adapter whose merge is not W + scale * B @ A."""
     if config.get("peft_type", "LORA") != "LORA":
-        raise UserError(f"{path}: this is a {config.get('peft_type')} adapter, not LoRA; merge-lora merges LoRA only.",
-                        PLAIN_LORA_HINT)
+        raise UserError(tr("{path}: this is a {peft_type} adapter, not LoRA; merge-lora merges LoRA only.",
+                           path=path, peft_type=config.get("peft_type")),
+                        tr_marked(PLAIN_LORA_HINT))
     for key, feature in UNSUPPORTED_FEATURES.items():
         if config.get(key):
-            raise UserError(f"{path}: the adapter uses {feature} ({key} = {json.dumps(config[key])}), which "
-                            "merge-lora cannot merge; it merges plain LoRA only.", PLAIN_LORA_HINT)
+            raise UserError(tr("{path}: the adapter uses {feature} ({key} = {value}), which "
+                               "merge-lora cannot merge; it merges plain LoRA only.", path=path,
+                               feature=tr_marked(feature), key=key, value=json.dumps(config[key])),
+                            tr_marked(PLAIN_LORA_HINT))
     init = str(config.get("init_lora_weights", True)).lower()
     if init.startswith(BASE_CHANGING_INITS):
-        raise UserError(f"{path}: the adapter was initialised with '{init}', which also changes the base weights, "
-                        "so merging it into the original model would be wrong.", PLAIN_LORA_HINT)
+        raise UserError(tr("{path}: the adapter was initialised with '{init}', which also changes the base "
+                           "weights, so merging it into the original model would be wrong.", path=path, init=init),
+                        tr_marked(PLAIN_LORA_HINT))
 
 
 def find_adapter_weights(folder: Path) -> Path:
@@ -120,12 +130,13 @@ def find_adapter_weights(folder: Path) -> Path:
     if path.exists():
         return path
     if (folder / "adapter_model.bin").exists():
-        raise UserError(f"{folder} holds its weights as adapter_model.bin, a pickle file, which this kit never loads "
-                        "(a pickle can run code).",
-                        "Save the adapter again with peft's save_pretrained (it writes adapter_model.safetensors).")
-    raise UserError(f"{folder} has {ADAPTER_CONFIG} but no {ADAPTER_WEIGHTS_FILE}: the adapter was not saved "
-                    "completely.",
-                    "Use another checkpoint with --adapter, or train again with finetune_gemma.bat.")
+        raise UserError(tr("{folder} holds its weights as adapter_model.bin, a pickle file, which this kit never "
+                           "loads (a pickle can run code).", folder=folder),
+                        tr("Save the adapter again with peft's save_pretrained (it writes "
+                           "adapter_model.safetensors)."))
+    raise UserError(tr("{folder} has {config_file} but no {weights_file}: the adapter was not saved completely.",
+                       folder=folder, config_file=ADAPTER_CONFIG, weights_file=ADAPTER_WEIGHTS_FILE),
+                    tr("Use another checkpoint with --adapter, or train again with finetune_gemma.bat."))
 
 
 def index_adapter_tensors(path: Path) -> list[TensorInfo]:
@@ -146,13 +157,14 @@ def pair_lora_tensors(path: Path) -> dict[str, tuple[TensorInfo, TensorInfo]]:
         else:
             others.append(info.name)
     if others:
-        raise UserError(f"{path} holds {len(others)} tensor(s) that are not plain LoRA A/B weights "
-                        f"(first: {sorted(others)[0]}); merge-lora merges plain LoRA only.", PLAIN_LORA_HINT)
+        raise UserError(tr("{path} holds {count} tensor(s) that are not plain LoRA A/B weights "
+                           "(first: {first}); merge-lora merges plain LoRA only.", path=path, count=len(others),
+                           first=sorted(others)[0]), tr_marked(PLAIN_LORA_HINT))
     incomplete = sorted(m for m, h in halves.items() if set(h) != {"A", "B"})
     if incomplete:
-        raise UserError(f"{path} is damaged: {len(incomplete)} module(s) have only one of lora_A / lora_B "
-                        f"(first: {incomplete[0]}).",
-                        "Use another checkpoint with --adapter, or train again with finetune_gemma.bat.")
+        raise UserError(tr("{path} is damaged: {count} module(s) have only one of lora_A / lora_B "
+                           "(first: {first}).", path=path, count=len(incomplete), first=incomplete[0]),
+                        tr("Use another checkpoint with --adapter, or train again with finetune_gemma.bat."))
     return {module: (h["A"], h["B"]) for module, h in sorted(halves.items())}
 
 
@@ -178,10 +190,12 @@ def lora_rank_and_alpha(config: dict, module: str) -> tuple[int, float]:
 def pair_with_scale(module: str, a: TensorInfo, b: TensorInfo, config: dict, folder: Path) -> LoraPair:
     rank, alpha = lora_rank_and_alpha(config, module)
     if a.shape[0] != rank or b.shape[1] != rank:
-        raise UserError(f"{folder / ADAPTER_CONFIG} gives {module} rank {rank}, but its weights have rank "
-                        f"{a.shape[0]} (lora_A {list(a.shape)}, lora_B {list(b.shape)}).",
-                        "The adapter's files do not belong together: use another checkpoint with --adapter, or "
-                        "train again with finetune_gemma.bat.")
+        raise UserError(tr("{path} gives {module} rank {rank}, but its weights have rank "
+                           "{weights_rank} (lora_A {a_shape}, lora_B {b_shape}).", path=folder / ADAPTER_CONFIG,
+                           module=module, rank=rank, weights_rank=a.shape[0], a_shape=list(a.shape),
+                           b_shape=list(b.shape)),
+                        tr("The adapter's files do not belong together: use another checkpoint with --adapter, or "
+                           "train again with finetune_gemma.bat."))
     # peft LoraLayer.update_layer: scaling = alpha / sqrt(r) with use_rslora, else alpha / r.
     scale = alpha / math.sqrt(rank) if config.get("use_rslora") else alpha / rank
     return LoraPair(module, a, b, scale)
@@ -208,22 +222,25 @@ def map_onto_checkpoint(adapter: LoraAdapter, tensors: dict[str, TensorInfo], ba
         targets.append(LoraTarget(tensors[name], pair))
     if unmapped:
         looked_for = " or ".join(checkpoint_names_for(unmapped[0]))
-        raise UserError(f"The adapter in {adapter.folder} changes {len(unmapped)} weight(s) that the model in {base} "
-                        f"does not have (first: {unmapped[0]}, looked for {looked_for}).",
-                        "The adapter was made for another model. Merge it into the model it was trained on (--base), "
-                        "or train a new adapter on this one with finetune_gemma.bat.")
+        raise UserError(tr("The adapter in {adapter} changes {count} weight(s) that the model in {base} "
+                           "does not have (first: {first}, looked for {looked_for}).", adapter=adapter.folder,
+                           count=len(unmapped), base=base, first=unmapped[0], looked_for=looked_for),
+                        tr("The adapter was made for another model. Merge it into the model it was trained on "
+                           "(--base), or train a new adapter on this one with finetune_gemma.bat."))
     return targets
 
 
 def check_shape_fits(pair: LoraPair, weight: TensorInfo, adapter_dir: Path, base: Path) -> None:
     out_features, in_features = pair.b.shape[0], pair.a.shape[1]
     if weight.shape != (out_features, in_features):
-        raise UserError(f"The adapter in {adapter_dir} does not fit the model in {base}: {weight.name} has shape "
-                        f"{list(weight.shape)}, but the adapter's {pair.module} changes a "
-                        f"[{out_features}, {in_features}] weight.",
-                        "The adapter was trained on another model (E2B and E4B differ). Merge it into the model it was "
-                        "trained on (--base), or train a new adapter on this one with finetune_gemma.bat.")
+        raise UserError(tr("The adapter in {adapter} does not fit the model in {base}: {weight} has shape "
+                           "{shape}, but the adapter's {module} changes a [{out_features}, {in_features}] weight.",
+                           adapter=adapter_dir, base=base, weight=weight.name, shape=list(weight.shape),
+                           module=pair.module, out_features=out_features, in_features=in_features),
+                        tr("The adapter was trained on another model (E2B and E4B differ). Merge it into the model "
+                           "it was trained on (--base), or train a new adapter on this one with finetune_gemma.bat."))
     if weight.dtype not in FLOAT_DTYPES:
-        raise UserError(f"{weight.name} in {weight.file} is stored as {weight.dtype}, not as plain floating-point "
-                        "numbers (a quantised model?), so the adapter cannot be added to it.",
-                        "Merge into the original bf16 model that download_model.bat fetches (--base).")
+        raise UserError(tr("{weight} in {file} is stored as {dtype}, not as plain floating-point "
+                           "numbers (a quantised model?), so the adapter cannot be added to it.", weight=weight.name,
+                           file=weight.file, dtype=weight.dtype),
+                        tr("Merge into the original bf16 model that download_model.bat fetches (--base)."))

@@ -14,6 +14,7 @@ from typing import BinaryIO, Iterator
 import numpy as np
 
 from ..core.console import UserError
+from ..core.language import tr
 from ..core.model_files import DTYPE_SIZES, TensorInfo
 from ..core.raw_floats import STORAGE, from_f32, to_f32
 
@@ -25,8 +26,9 @@ def read_raw(file: BinaryIO, offset: int, count: int, dtype: str) -> np.ndarray:
     file.seek(offset)
     got = file.readinto(memoryview(array).cast("B"))
     if got != array.nbytes:
-        raise UserError(f"{getattr(file, 'name', 'a weight file')} is cut short: expected {array.nbytes} bytes at "
-                        f"offset {offset}, got {got}.", "Download or write the model again.")
+        raise UserError(tr("{file} is cut short: expected {expected} bytes at offset {offset}, got {got}.",
+                           file=getattr(file, "name", None) or tr("a weight file"), expected=array.nbytes,
+                           offset=offset, got=got), tr("Download or write the model again."))
     return array
 
 
@@ -47,8 +49,8 @@ def encode_fitting(values: np.ndarray, dtype: str, name: str, may_have_nan: bool
     """Encode float32 values; a finite one that overflows the target type (float16 tops at 65504) is refused."""
     encoded = from_f32(values, dtype, may_have_nan)
     if not is_all_finite(encoded, dtype) and np.isfinite(values).all():
-        raise UserError(f"{name} has values too large to store as {dtype}.",
-                        "Use --dtype bf16 or --dtype keep (float16 cannot hold them).")
+        raise UserError(tr("{name} has values too large to store as {dtype}.", name=name, dtype=dtype),
+                        tr("Use --dtype bf16 or --dtype keep (float16 cannot hold them)."))
     return encoded
 
 
@@ -69,10 +71,10 @@ def merged_blocks(file: BinaryIO, weight: TensorInfo, a: np.ndarray, b: np.ndarr
         delta *= np.float32(scale)
         merged += delta
         if not np.isfinite(merged).all():
-            raise UserError(f"Adding the adapter gives NaN or infinite values in {weight.name}: the training went "
-                            "wrong (diverged).",
-                            "Merge an earlier checkpoint (--adapter output/checkpoints/checkpoint-N), or train again "
-                            "with a lower learning_rate.")
+            raise UserError(tr("Adding the adapter gives NaN or infinite values in {weight}: the training went "
+                               "wrong (diverged).", weight=weight.name),
+                            tr("Merge an earlier checkpoint (--adapter output/checkpoints/checkpoint-N), or train "
+                               "again with a lower learning_rate."))
         yield encode_fitting(merged, out_dtype, weight.name, may_have_nan=False)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..core.console import UserError, progress
+from ..core.language import tr
 from ..core.model_files import DTYPE_SIZES, TensorInfo, index_tensors, parse_safetensors_header, shard_files
 from .lora_adapter import FLOAT_DTYPES, LoraPair, LoraTarget
 
@@ -82,7 +83,7 @@ def write_shards(shards: list[MergedShard], folder: Path) -> None:
     items = [(shard, tensor) for shard in shards for tensor in shard.tensors]
     writer: ShardWriter | None = None
     try:
-        for shard, tensor in progress(items, total=len(items), desc="Merging", unit="tensor"):
+        for shard, tensor in progress(items, total=len(items), desc=tr("Merging"), unit="tensor"):
             if writer is None or writer.shard is not shard:
                 if writer is not None:
                     writer.close()
@@ -127,8 +128,8 @@ class ShardWriter:
         while left:
             got = self.source.readinto(view[:min(left, len(view))])
             if not got:
-                raise UserError(f"{self.shard.source} is cut short: it ends inside a tensor.",
-                                "Download the model again (download_model.bat).")
+                raise UserError(tr("{file} is cut short: it ends inside a tensor.", file=self.shard.source),
+                                tr("Download the model again (download_model.bat)."))
             self.dest.write(view[:got])
             left -= got
 

@@ -13,6 +13,7 @@ import typing
 from pathlib import Path
 
 from ..core.console import UserError, byte_bar, human_size, next_step, say, warn
+from ..core.language import tr, tr_marked
 from ..core.paths import atomic_file, check_free_space, check_writable_folder, finish_interrupted_swap
 from ..core.settings import Settings, replace
 from ..core.step_results import GgufWritten
@@ -44,7 +45,8 @@ def run(settings: Settings, args) -> int:
         settings = replace(settings, gguf_type=args.type)
     source = settings.path(args.input) if getattr(args, "input", None) else settings.merged_dir
     dest = settings.path(args.output) if getattr(args, "output", None) else settings.gguf_file
-    say(f"Converting {source} -> {dest} ({settings.gguf_type.upper()}) with these settings:")
+    say(tr("Converting {source} -> {dest} ({type}) with these settings:", source=source, dest=dest,
+           type=settings.gguf_type.upper()))
     say(settings.describe(CONVERT_SETTINGS))
     check_paths(source, dest)
     stale = stale_merge_warning(source)
@@ -54,16 +56,16 @@ def run(settings: Settings, args) -> int:
 
     plan = plan_conversion(source, settings.gguf_type)
     writer, vocab = prepare_writer(plan)
-    check_free_space(dest.parent, plan.nbytes + HEADER_ALLOWANCE, "the GGUF file")
+    check_free_space(dest.parent, plan.nbytes + HEADER_ALLOWANCE, tr("the GGUF file"))
     if dest.exists():
-        say(f"{dest} already exists: it will be replaced when the new file is complete.")
+        say(tr("{dest} already exists: it will be replaced when the new file is complete.", dest=dest))
     started = time.perf_counter()
     write_file(writer, plan, dest)
     settings_file = dest.with_name(dest.stem + ".settings.json")
     settings.save_json(settings_file)
     report(plan, dest, time.perf_counter() - started, vocab, settings_file)
     if getattr(args, "no_check", False):
-        say("Self-check skipped (--no-check).")
+        say(tr("Self-check skipped (--no-check)."))
     else:
         report_self_check(dest, plan.tensors)
     if stale:
@@ -91,8 +93,9 @@ def stale_merge_warning(merged_dir: Path) -> str | None:
         return None
     if file_fingerprint(weights) == record["adapter_fingerprint"]:
         return None
-    return (f"{merged_dir} was merged from the adapter in {adapter}, which has changed since (trained again?). "
-            "This GGUF does not include that newer training: run merge_lora.bat, then convert again.")
+    return tr("{merged} was merged from the adapter in {adapter}, which has changed since (trained again?). "
+              "This GGUF does not include that newer training: run merge_lora.bat, then convert again.",
+              merged=merged_dir, adapter=adapter)
 
 
 def report_self_check(dest: Path, expected: list[OutputTensor]) -> None:
@@ -100,16 +103,19 @@ def report_self_check(dest: Path, expected: list[OutputTensor]) -> None:
     that would not work there is an error."""
     from ..gguf_gemma3n.self_check import check_gguf, describe
 
-    say("Checking the written file...")   # reading a real 262k-token list takes GGUFReader a few seconds
+    say(tr("Checking the written file..."))   # reading a real 262k-token list takes GGUFReader a few seconds
     result = check_gguf(dest, expected)
     if result.problems:
-        checker = "llama.cpp's check" if result.ran_in_llama_cpp else "the check of the file"
-        raise UserError(f"{dest} was written, but {checker} found that it would not work in LM Studio:\n  - "
-                        + "\n  - ".join(result.problems),
-                        "Run convert_only.bat again (a full disk or an antivirus can damage a file while it is "
-                        "written). If the same problem comes back, convert the merged model of an unmodified base "
-                        "checkpoint: run merge_lora.bat again (it writes every tensor and copies the tokenizer "
-                        "files). dev_log.txt lists the known causes; run with --debug for details.")
+        problems = "\n  - ".join(result.problems)
+        message = (tr("{dest} was written, but llama.cpp's check found that it would not work in LM Studio:"
+                      "\n  - {problems}", dest=dest, problems=problems) if result.ran_in_llama_cpp else
+                   tr("{dest} was written, but the check of the file found that it would not work in LM Studio:"
+                      "\n  - {problems}", dest=dest, problems=problems))
+        raise UserError(message,
+                        tr("Run convert_only.bat again (a full disk or an antivirus can damage a file while it is "
+                           "written). If the same problem comes back, convert the merged model of an unmodified "
+                           "base checkpoint: run merge_lora.bat again (it writes every tensor and copies the "
+                           "tokenizer files). dev_log.txt lists the known causes; run with --debug for details."))
     for line in describe(result):
         say(line)
 
@@ -117,7 +123,7 @@ def report_self_check(dest: Path, expected: list[OutputTensor]) -> None:
 def refresh_lmstudio_copy(dest: Path) -> None:
     """convert_only.bat: LM Studio's file from an earlier hand-off still holds the previous conversion (a hard
     link keeps the old data when a new file is renamed into place), so it is replaced by the new one."""
-    from ..core.lmstudio import link_or_copy, recorded_handoff
+    from ..core.lmstudio import HANDOFF_WORDS, link_or_copy, recorded_handoff
 
     installed = recorded_handoff(dest)
     if installed is None:
@@ -125,11 +131,12 @@ def refresh_lmstudio_copy(dest: Path) -> None:
     try:
         how = link_or_copy(dest, installed)
     except UserError as e:   # LM Studio holds the old file open (Windows): the new GGUF itself is fine
-        warn(f"LM Studio's copy {installed} still holds the previous conversion: {e.message} {e.hint} "
-             "Or run install_to_lmstudio.bat later.")
+        warn(tr("LM Studio's copy {installed} still holds the previous conversion: {problem} {hint} "
+                "Or run install_to_lmstudio.bat later.", installed=installed, problem=e.message, hint=e.hint))
         return
     if how != "already there":
-        say(f"LM Studio's copy of the previous conversion was replaced with the new file ({how}): {installed}")
+        say(tr("LM Studio's copy of the previous conversion was replaced with the new file ({how}): {installed}",
+               how=tr_marked(HANDOFF_WORDS[how]), installed=installed))
 
 
 def check_paths(source: Path, dest: Path) -> None:
@@ -137,12 +144,12 @@ def check_paths(source: Path, dest: Path) -> None:
     if repaired:
         say(repaired)
     if not source.is_dir():
-        raise UserError(f"{source} does not exist, so there is no merged model to convert.",
-                        "Run merge_lora.bat first (it writes output/merged_model/), or point --input at a merged "
-                        "model folder.")
+        raise UserError(tr("{source} does not exist, so there is no merged model to convert.", source=source),
+                        tr("Run merge_lora.bat first (it writes output/merged_model/), or point --input at a merged "
+                           "model folder."))
     if dest.is_dir():
-        raise UserError(f"{dest} is a folder; the output must be a file name ending in .gguf.",
-                        "Give a file name, e.g. --output output/finetuned_gemma.gguf")
+        raise UserError(tr("{dest} is a folder; the output must be a file name ending in .gguf.", dest=dest),
+                        tr("Give a file name, e.g. --output output/finetuned_gemma.gguf"))
     check_writable_folder(dest.parent)  # before minutes of planning, not at the first write
 
 
@@ -172,7 +179,7 @@ def write_file(writer, plan: ConversionPlan, dest: Path) -> None:
             writer.write_header_to_file(path=tmp)
             writer.write_kv_data_to_file()
             writer.write_ti_data_to_file()
-            with byte_bar(plan.nbytes, "Writing GGUF") as bar:
+            with byte_bar(plan.nbytes, tr("Writing GGUF")) as bar:
                 stream_tensor_data(writer, plan.tensors, bar.update)
         finally:
             writer.close()   # before the rename (Windows cannot rename an open file)
@@ -180,20 +187,23 @@ def write_file(writer, plan: ConversionPlan, dest: Path) -> None:
 
 def report(plan: ConversionPlan, dest: Path, seconds: float, vocab: VocabSummary, settings_file: Path) -> None:
     size = dest.stat().st_size
-    say(f"Wrote {dest} ({human_size(size)}, {plan.out_type.upper()}, {len(plan.tensors)} tensors) "
-        f"in {seconds:.1f} s ({size / max(seconds, 1e-9) / 2**20:.0f} MB/s).")
+    say(tr("Wrote {dest} ({size}, {type}, {count} tensors) in {seconds:.1f} s ({speed:.0f} MB/s).", dest=dest,
+           size=human_size(size), type=plan.out_type.upper(), count=len(plan.tensors), seconds=seconds,
+           speed=size / max(seconds, 1e-9) / 2**20))
     if plan.skipped:
-        say(f"Left out {len(plan.skipped)} image/audio tensors: the .gguf holds the text model, which is what "
-            "LM Studio runs for Gemma 3n.")
+        say(tr("Left out {count} image/audio tensors: the .gguf holds the text model, which is what "
+               "LM Studio runs for Gemma 3n.", count=len(plan.skipped)))
     if not vocab.has_chat_template:
-        warn("the checkpoint has no chat template (tokenizer_config.json or chat_template.jinja), so LM Studio "
-             "will not know Gemma's turn format; copy chat_template.jinja from the base model and convert again.")
+        warn(tr("the checkpoint has no chat template (tokenizer_config.json or chat_template.jinja), so LM Studio "
+                "will not know Gemma's turn format; copy chat_template.jinja from the base model and convert "
+                "again."))
     if vocab.plain_turn_markers:
-        warn(f"{plan.folder / 'tokenizer_config.json'} does not mark {' and '.join(vocab.plain_turn_markers)} as "
-             "special tokens (its added_tokens_decoder list is missing), so LM Studio will read them as plain "
-             "text and the chat turns will not work. Copy tokenizer_config.json from the base model's folder "
-             "into the merged model and convert again.")
-    say(f"Settings saved to {settings_file}")
-    say("To use it in LM Studio: run install_to_lmstudio.bat (it puts the file where LM Studio looks), or run "
-        f'`lms import "{dest}"`, or copy it to LM Studio\'s models folder as <publisher>/<model>/{dest.name}. '
-        "Then pick it under My Models and chat: the Gemma chat template inside the file is used automatically.")
+        warn(tr("{config} does not mark {markers} as special tokens (its added_tokens_decoder list is missing), "
+                "so LM Studio will read them as plain text and the chat turns will not work. Copy "
+                "tokenizer_config.json from the base model's folder into the merged model and convert again.",
+                config=plan.folder / "tokenizer_config.json", markers=tr(" and ").join(vocab.plain_turn_markers)))
+    say(tr("Settings saved to {path}", path=settings_file))
+    say(tr('To use it in LM Studio: run install_to_lmstudio.bat (it puts the file where LM Studio looks), or run '
+           '`lms import "{dest}"`, or copy it to LM Studio\'s models folder as <publisher>/<model>/{name}. '
+           "Then pick it under My Models and chat: the Gemma chat template inside the file is used automatically.",
+           dest=dest, name=dest.name))

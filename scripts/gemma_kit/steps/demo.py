@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..core.console import UserError, say
+from ..core.language import tr
 from ..core.settings import REPORT_FILE_NAME, Settings, replace_checked
 from ..core.step_results import DemoPrepared
 
@@ -40,16 +41,17 @@ def prepare_inputs(folder: Path, keep: bool) -> Path:
     from ..core.tiny_gemma import build_tiny_gemma3n
 
     if folder.exists() and any(folder.iterdir()) and not (folder / DEMO_MARKER).exists():
-        raise UserError(f"{folder} already holds files that the demo did not make; it will not delete them.",
-                        "Give the demo an empty or new folder with --output, or leave --output out "
-                        "(output/demo).")
+        raise UserError(tr("{folder} already holds files that the demo did not make; it will not delete them.",
+                           folder=folder),
+                        tr("Give the demo an empty or new folder with --output, or leave --output out "
+                           "(output/demo)."))
     if folder.exists() and not keep:
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / DEMO_MARKER).write_text("made by gemma-kit demo; safe to delete\n", encoding="utf-8")
     model_dir = folder / "tiny-gemma-3n"
     if not (model_dir / "config.json").exists():
-        say("Building a tiny random Gemma 3n (real file layout, random weights) ...")
+        say(tr("Building a tiny random Gemma 3n (real file layout, random weights) ..."))
         build_tiny_gemma3n(model_dir, dtype="bfloat16", num_shards=2)
     dataset = folder / "dataset"
     dataset.mkdir(parents=True, exist_ok=True)
@@ -60,7 +62,7 @@ def prepare_inputs(folder: Path, keep: bool) -> Path:
 
 def demo_settings(settings: Settings, folder: Path, model_dir: Path) -> Settings:
     """The caller's settings (its --settings file and --set included), pointed at the demo's folder and made small."""
-    return replace_checked(settings, "the demo", dataset_dir=(folder / "dataset").as_posix(),
+    return replace_checked(settings, tr("the demo"), dataset_dir=(folder / "dataset").as_posix(),
                            data_dir=(folder / "data").as_posix(), output_dir=folder.as_posix(),
                            model_path=model_dir.as_posix(), **DEMO_SETTINGS)
 

@@ -11,7 +11,8 @@ import subprocess
 from pathlib import Path
 
 from ..core.console import UserError, human_size, say
-from ..core.lmstudio import (MODEL_FOLDER, PUBLISHER, RUNTIME_ADVICE, ModelsFolder, find_models_folder,
+from ..core.language import tr, tr_marked
+from ..core.lmstudio import (HANDOFF_WORDS, MODEL_FOLDER, PUBLISHER, RUNTIME_ADVICE, ModelsFolder, find_models_folder,
                              link_or_copy, lmstudio_file_for, record_handoff)
 from ..core.paths import atomic_file
 from ..core.settings import Settings
@@ -59,26 +60,25 @@ def write_ollama_modelfile(gguf: Path) -> Path:
 def run(settings: Settings, args) -> int:
     gguf = settings.path(args.input) if getattr(args, "input", None) else settings.gguf_file
     if not gguf.exists():
-        raise UserError(f"There is no GGUF file at {gguf} yet.", "Run convert_to_gguf.bat first.")
+        raise UserError(tr("There is no GGUF file at {path} yet.", path=gguf), tr("Run convert_to_gguf.bat first."))
     modelfile = write_ollama_modelfile(gguf)
-    say(f"Wrote {modelfile} (for Ollama: `ollama create my-gemma -f \"{modelfile}\"`).")
+    say(tr('Wrote {modelfile} (for Ollama: `ollama create my-gemma -f "{modelfile}"`).', modelfile=modelfile))
     explicit = getattr(args, "lmstudio_dir", None) or getattr(args, "output", None)
-    folder = ModelsFolder(settings.path(explicit), "given on the command line") if explicit \
+    folder = ModelsFolder(settings.path(explicit), tr("given on the command line")) if explicit \
         else find_models_folder(settings)
     if folder is None:
-        say("LM Studio's models folder was not found (is LM Studio installed and started once?).")
-        say(f"Import the file by hand: in LM Studio open My Models -> Import, and choose {gguf}")
-        say("Or set lmstudio_models_dir in settings.toml and run this again.")
+        say(tr("LM Studio's models folder was not found (is LM Studio installed and started once?)."))
+        say(tr("Import the file by hand: in LM Studio open My Models -> Import, and choose {path}", path=gguf))
+        say(tr("Or set lmstudio_models_dir in settings.toml and run this again."))
         return 0
-    say(f"LM Studio's models folder: {folder.path} ({folder.reason}).")
+    say(tr("LM Studio's models folder: {path} ({reason}).", path=folder.path, reason=folder.reason))
     dest = lmstudio_file_for(folder.path, gguf)
     how = link_or_copy(gguf, dest)
     record_handoff(gguf, dest)
-    say(f"{how.capitalize()}: {dest} ({human_size(dest.stat().st_size)})")
-    say(f"Open LM Studio: the model is under My Models as {PUBLISHER}/{MODEL_FOLDER}. "
-        "If LM Studio was open, press the refresh button in My Models.")
-    for line in RUNTIME_ADVICE:
-        say(line)
+    say(f"{tr_marked(HANDOFF_WORDS[how]).capitalize()}: {dest} ({human_size(dest.stat().st_size)})")
+    say(tr("Open LM Studio: the model is under My Models as {publisher}/{model}. "
+           "If LM Studio was open, press the refresh button in My Models.", publisher=PUBLISHER, model=MODEL_FOLDER))
+    say(tr_marked(RUNTIME_ADVICE))
     if settings.lmstudio_try_reply:
         try_in_lmstudio(folder.path, dest)
     return 0
@@ -91,27 +91,30 @@ def try_in_lmstudio(models_dir: Path, dest: Path) -> None:
     # LM Studio installs lms in ~/.lmstudio/bin and puts that on PATH only after `lms bootstrap`.
     lms = shutil.which("lms") or shutil.which("lms", path=str(Path.home() / ".lmstudio" / "bin"))
     if lms is None:
-        say("lmstudio_try_reply is on, but LM Studio's `lms` command was found neither on PATH nor in "
-            "~/.lmstudio/bin, so the model was not tried in LM Studio: load it there by hand.")
+        say(tr("lmstudio_try_reply is on, but LM Studio's `lms` command was found neither on PATH nor in "
+               "~/.lmstudio/bin, so the model was not tried in LM Studio: load it there by hand."))
         return
     # The folder, not the file: lms matches this against its model paths as a fuzzy pattern.
     model_path = dest.parent.relative_to(models_dir).as_posix()
-    say(f"Loading {model_path} in LM Studio to ask it {TRY_QUESTION!r} (lmstudio_try_reply)...")
+    say(tr("Loading {model} in LM Studio to ask it {question!r} (lmstudio_try_reply)...", model=model_path,
+           question=TRY_QUESTION))
     try:
         loaded = run_lms(lms, ["load", model_path, "--identifier", LMS_IDENTIFIER, "--yes"], LOAD_TIMEOUT)
         if loaded.returncode != 0:
             output = loaded.stdout + loaded.stderr
-            raise UserError(f"LM Studio could not load {dest}: {last_lines(output)}",
-                            RUNTIME_ADVICE[0] if "unknown model architecture" in output else
-                            "Open LM Studio and load the model by hand to see the whole message.")
+            runtime_too_old = "unknown model architecture" in output   # LM Studio's words, in every language
+            raise UserError(tr("LM Studio could not load {path}: {output}", path=dest, output=last_lines(output)),
+                            tr_marked(RUNTIME_ADVICE) if runtime_too_old else
+                            tr("Open LM Studio and load the model by hand to see the whole message."))
         chat = run_lms(lms, ["chat", LMS_IDENTIFIER, "--prompt", TRY_QUESTION], REPLY_TIMEOUT)
         if chat.returncode != 0:
-            raise UserError(f"LM Studio loaded {dest} but did not answer: {last_lines(chat.stdout + chat.stderr)}",
-                            "Open LM Studio and chat with the model by hand to see the whole message.")
+            raise UserError(tr("LM Studio loaded {path} but did not answer: {output}", path=dest,
+                               output=last_lines(chat.stdout + chat.stderr)),
+                            tr("Open LM Studio and chat with the model by hand to see the whole message."))
     finally:
         unload(lms)
     reply = " ".join(chat.stdout.split())[:200]
-    say(f"LM Studio loaded the model and answered: {reply!r}")
+    say(tr("LM Studio loaded the model and answered: {reply!r}", reply=reply))
 
 
 def run_lms(lms: str, args: list[str], timeout: int) -> subprocess.CompletedProcess:
@@ -120,12 +123,13 @@ def run_lms(lms: str, args: list[str], timeout: int) -> subprocess.CompletedProc
         return subprocess.run([lms, *args], stdin=subprocess.DEVNULL, capture_output=True, text=True,
                               encoding="utf-8", errors="replace", timeout=timeout)
     except subprocess.TimeoutExpired as e:
-        raise UserError(f"LM Studio's `lms {args[0]}` did not finish within {timeout} s.",
-                        "Open LM Studio and load the model by hand; set lmstudio_try_reply = false to skip this.") \
-            from e
+        raise UserError(tr("LM Studio's `lms {command}` did not finish within {timeout} s.", command=args[0],
+                           timeout=timeout),
+                        tr("Open LM Studio and load the model by hand; set lmstudio_try_reply = false to skip "
+                           "this.")) from e
     except OSError as e:
-        raise UserError(f"Could not run LM Studio's `lms` command ({lms}): {e}.",
-                        "Set lmstudio_try_reply = false in settings.toml, or reinstall LM Studio.") from e
+        raise UserError(tr("Could not run LM Studio's `lms` command ({lms}): {error}.", lms=lms, error=e),
+                        tr("Set lmstudio_try_reply = false in settings.toml, or reinstall LM Studio.")) from e
 
 
 def unload(lms: str) -> None:
@@ -138,4 +142,4 @@ def unload(lms: str) -> None:
 
 def last_lines(text: str, count: int = 3) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return " / ".join(lines[-count:]) or "no message"
+    return " / ".join(lines[-count:]) or tr("no message")

@@ -15,6 +15,7 @@ from pathlib import Path
 from gemma_kit.core.adapter_folders import (ADAPTER_WEIGHTS_FILE, BASE_MODEL_RECORD, MERGE_RECORD, latest_checkpoint,
                                             read_base_model_record)
 from gemma_kit.core.console import UserError, human_size, next_step, say, warn
+from gemma_kit.core.language import tr, tr_n
 from gemma_kit.core.model_files import (INDEX_FILE, TensorInfo, check_is_gemma3n, checkpoint_fingerprint,
                                         file_fingerprint, index_tensors, read_config, text_config_of)
 from gemma_kit.core.paths import atomic_folder, check_free_space
@@ -52,10 +53,10 @@ def run(settings, args) -> int:
     base_dir = chosen_folder(settings, args, "base", None, settings.model_dir)
     out_dir = chosen_folder(settings, args, "out", "output", settings.merged_dir)
     dtype_choice = getattr(args, "dtype", None) or "keep"
-    say("merge-lora: adding a LoRA adapter into the base model. Settings:")
+    say(tr("merge-lora: adding a LoRA adapter into the base model. Settings:"))
     say(settings.describe(MERGE_SETTINGS))
-    say(f"  adapter = {str(adapter_dir)!r}\n  base = {str(base_dir)!r}\n  out = {str(out_dir)!r}\n"
-        f"  dtype = {dtype_choice!r}")
+    say(f"  adapter = {str(adapter_dir)!r}\n  base = {str(base_dir)!r}\n  out = {str(out_dir)!r}\n"  # same in every language
+        f"  dtype = {dtype_choice!r}")  # same in every language
 
     check_adapter_folder(adapter_dir, settings)
     tensors = read_base_checkpoint(base_dir, adapter_dir)
@@ -65,13 +66,14 @@ def run(settings, args) -> int:
     shards = plan_shards(base_dir, tensors, targets, DTYPE_CHOICES[dtype_choice])
     extras, strays = list_other_files(base_dir, shards)
     check_output_folder(out_dir, base_dir, adapter_dir)
-    check_free_space(out_dir.parent, planned_size(shards, extras), "the merged model")
+    check_free_space(out_dir.parent, planned_size(shards, extras), tr("the merged model"))
     replacing = out_dir.exists()
     if replacing:
-        say(f"{out_dir} exists already: it will be replaced by this merge (the old one is kept until the new "
-            "one is complete).")
-    say(f"Adding {len(targets)} LoRA weight pairs ({describe_ranks_and_scales(targets)}) into {len(tensors)} "
-        f"tensors in {len(shards)} shard(s).")
+        say(tr("{folder} exists already: it will be replaced by this merge (the old one is kept until the new "
+               "one is complete).", folder=out_dir))
+    say(tr("Adding {pairs} LoRA weight pairs ({ranks_and_scales}) into {tensors} tensors in {shards} shard(s).",
+           pairs=len(targets), ranks_and_scales=describe_ranks_and_scales(targets), tensors=len(tensors),
+           shards=len(shards)))
 
     try:
         with atomic_folder(out_dir) as tmp:
@@ -82,9 +84,10 @@ def run(settings, args) -> int:
             write_merge_record(tmp / MERGE_RECORD, adapter, base_dir, fingerprint, targets, dtype_choice)
     except PermissionError as e:
         # On Windows a folder open in Explorer or a file held by another program cannot be replaced.
-        raise UserError(f"Permission denied for {e.filename or out_dir} (is it open in another program?).",
-                        "Close programs and Explorer windows using that folder, or choose another --out folder, "
-                        "then run merge_lora.bat again.") from e
+        raise UserError(tr("Permission denied for {path} (is it open in another program?).",
+                           path=e.filename or out_dir),
+                        tr("Close programs and Explorer windows using that folder, or choose another --out folder, "
+                           "then run merge_lora.bat again.")) from e
 
     report_result(out_dir, shards, targets, strays, replacing, dtype_choice)
     next_step("convert_to_gguf.bat", "gemma-kit convert-gguf")
@@ -98,8 +101,9 @@ def chosen_folder(settings, args, option: str, common: str | None, default: Path
     value = getattr(args, option, None)
     common_value = getattr(args, common, None) if common else None
     if value and common_value and settings.path(value) != settings.path(common_value):
-        raise UserError(f"--{option} {value} and --{common} {common_value} name different folders.",
-                        f"Give only one of --{option} and --{common}.")
+        raise UserError(tr("--{option} {value} and --{common} {common_value} name different folders.",
+                           option=option, value=value, common=common, common_value=common_value),
+                        tr("Give only one of --{option} and --{common}.", option=option, common=common))
     chosen = value or common_value
     return settings.path(chosen) if chosen else default
 
@@ -108,20 +112,23 @@ def check_adapter_folder(adapter_dir: Path, settings) -> None:
     if adapter_dir.is_dir():
         return
     latest = latest_checkpoint(settings.checkpoints_dir)
-    hint = ("Run finetune_gemma.bat first (it saves the adapter there), or point --adapter to an adapter folder."
+    hint = (tr("Run finetune_gemma.bat first (it saves the adapter there), or point --adapter to an adapter "
+               "folder.")
             if latest is None else
-            f"Run finetune_gemma.bat to finish training, or merge a saved checkpoint: --adapter {latest}")
-    raise UserError(f"There is no LoRA adapter at {adapter_dir}.", hint)
+            tr("Run finetune_gemma.bat to finish training, or merge a saved checkpoint: --adapter {checkpoint}",
+               checkpoint=latest))
+    raise UserError(tr("There is no LoRA adapter at {folder}.", folder=adapter_dir), hint)
 
 
 def read_base_checkpoint(base_dir: Path, adapter_dir: Path) -> dict[str, TensorInfo]:
     if not base_dir.is_dir():
         record = read_record_or_none(adapter_dir)
         trained_on = record.get("base_model_path") if record else None
-        hint = (f'The adapter was trained on {trained_on}: pass --base "{trained_on}".'
+        hint = (tr('The adapter was trained on {trained_on}: pass --base "{trained_on}".', trained_on=trained_on)
                 if trained_on and Path(trained_on).is_dir() else
-                "Run download_model.bat first, or point --base to the Gemma 3n folder the adapter was trained on.")
-        raise UserError(f"There is no base model at {base_dir}.", hint)
+                tr("Run download_model.bat first, or point --base to the Gemma 3n folder the adapter was trained "
+                   "on."))
+        raise UserError(tr("There is no base model at {folder}.", folder=base_dir), hint)
     check_is_gemma3n(read_config(base_dir), base_dir)
     return index_tensors(base_dir)
 
@@ -130,9 +137,10 @@ def read_record_or_none(adapter_dir: Path) -> dict | None:
     try:
         return read_base_model_record(adapter_dir)
     except json.JSONDecodeError as e:
-        raise UserError(f"{adapter_dir / BASE_MODEL_RECORD} is damaged (invalid JSON at line {e.lineno}).",
-                        f"Delete {BASE_MODEL_RECORD} from the adapter folder to merge without the check, "
-                        "or train again with finetune_gemma.bat.") from e
+        raise UserError(tr("{path} is damaged (invalid JSON at line {line}).", path=adapter_dir / BASE_MODEL_RECORD,
+                           line=e.lineno),
+                        tr("Delete {record} from the adapter folder to merge without the check, "
+                           "or train again with finetune_gemma.bat.", record=BASE_MODEL_RECORD)) from e
 
 
 def check_trained_on(adapter_dir: Path, base_dir: Path) -> str:
@@ -140,40 +148,47 @@ def check_trained_on(adapter_dir: Path, base_dir: Path) -> str:
     fingerprint = checkpoint_fingerprint(base_dir)
     record = read_record_or_none(adapter_dir)
     if record is None:
-        warn(f"{adapter_dir} has no {BASE_MODEL_RECORD}, so nothing says which model it was trained on; merging "
-             f"into {base_dir} anyway (names and shapes are still checked).")
+        warn(tr("{adapter} has no {record}, so nothing says which model it was trained on; merging "
+                "into {base} anyway (names and shapes are still checked).", adapter=adapter_dir,
+                record=BASE_MODEL_RECORD, base=base_dir))
         return fingerprint
     if record.get("fingerprint") == fingerprint:
-        say("The base model is the one the adapter was trained on.")
+        say(tr("The base model is the one the adapter was trained on."))
         return fingerprint
     differences = describe_differences(record.get("text_config") or {}, text_config_of(read_config(base_dir)))
-    raise UserError(f"The adapter in {adapter_dir} was trained on a different base model than {base_dir} "
-                    f"({differences}).",
-                    f"Merge it into the model it was trained on (--base \"{record.get('base_model_path')}\"), or "
-                    "train a new adapter on this model with finetune_gemma.bat.")
+    raise UserError(tr("The adapter in {adapter} was trained on a different base model than {base} "
+                       "({differences}).", adapter=adapter_dir, base=base_dir, differences=differences),
+                    tr('Merge it into the model it was trained on (--base "{trained_on}"), or '
+                       "train a new adapter on this model with finetune_gemma.bat.",
+                       trained_on=record.get("base_model_path")))
 
 
 def describe_differences(trained: dict, here: dict) -> str:
     keys = [k for k in sorted(set(trained) | set(here)) if trained.get(k) != here.get(k)]
     if not keys:
-        return "same model settings, but different weight files"
-    shown = "; ".join(f"{k} {json.dumps(trained.get(k))} at training, {json.dumps(here.get(k))} here" for k in keys[:3])
-    more = f"; and {len(keys) - 3} more" if len(keys) > 3 else ""
-    return f"its settings differ: {shown}{more}"
+        return tr("same model settings, but different weight files")
+    shown = "; ".join(tr("{key} {trained} at training, {here} here", key=k, trained=json.dumps(trained.get(k)),
+                         here=json.dumps(here.get(k))) for k in keys[:3])
+    more = tr("; and {count} more", count=len(keys) - 3) if len(keys) > 3 else ""
+    return tr("its settings differ: {shown}{more}", shown=shown, more=more)
 
 
 def check_output_folder(out_dir: Path, base_dir: Path, adapter_dir: Path) -> None:
     """atomic_folder replaces the whole output folder: never let that be the model, the adapter or a folder
     holding them, nor a folder this step did not write."""
     out = out_dir.resolve()
-    for name, folder in (("base model", base_dir.resolve()), ("adapter", adapter_dir.resolve())):
+    overlaps = (tr("The output folder {out} overlaps the base model folder {folder}; writing there would "
+                   "destroy it.", out=out_dir, folder=base_dir.resolve()),
+                tr("The output folder {out} overlaps the adapter folder {folder}; writing there would destroy it.",
+                   out=out_dir, folder=adapter_dir.resolve()))
+    for message, folder in zip(overlaps, (base_dir.resolve(), adapter_dir.resolve())):
         if out == folder or out in folder.parents or folder in out.parents:
-            raise UserError(f"The output folder {out_dir} overlaps the {name} folder {folder}; writing there would "
-                            "destroy it.", "Choose another --out folder (the default is output/merged_model).")
+            raise UserError(message, tr("Choose another --out folder (the default is output/merged_model)."))
     written_by_us = (out_dir / MERGE_RECORD).exists()
     if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not written_by_us)):
-        raise UserError(f"{out_dir} exists and is not a merged model written by merge-lora, so it is not replaced.",
-                        "Choose another --out folder, or move that folder away and run merge_lora.bat again.")
+        raise UserError(tr("{folder} exists and is not a merged model written by merge-lora, so it is not replaced.",
+                           folder=out_dir),
+                        tr("Choose another --out folder, or move that folder away and run merge_lora.bat again."))
 
 
 def list_other_files(base_dir: Path, shards: list[MergedShard]) -> tuple[list[Path], list[Path]]:
@@ -198,8 +213,10 @@ def planned_size(shards: list[MergedShard], extras: list[Path]) -> int:
 def describe_ranks_and_scales(targets: list[LoraTarget]) -> str:
     ranks = sorted({t.pair.a.shape[0] for t in targets})
     scales = sorted({round(t.pair.scale, 6) for t in targets})
-    return (f"rank{'s' if len(ranks) > 1 else ''} {', '.join(map(str, ranks))}, "
-            f"scale{'s' if len(scales) > 1 else ''} {', '.join(f'{s:g}' for s in scales)}")
+    # English says "rank"/"ranks" by the number of distinct values, not by the values themselves.
+    rank_words = tr_n(len(ranks), "rank {values}", "ranks {values}", values=", ".join(map(str, ranks)))
+    scale_words = tr_n(len(scales), "scale {values}", "scales {values}", values=", ".join(f"{s:g}" for s in scales))
+    return f"{rank_words}, {scale_words}"
 
 
 def copy_other_files(extras: list[Path], folder: Path, shards: list[MergedShard], out_dtype: str | None) -> None:
@@ -246,11 +263,13 @@ def write_merge_record(dest: Path, adapter: LoraAdapter, base_dir: Path, fingerp
 def report_result(out_dir: Path, shards: list[MergedShard], targets: list[LoraTarget], strays: list[Path],
                   replacing: bool, dtype_choice: str) -> None:
     total = sum(len(s.tensors) for s in shards)
-    kept = "copied unchanged" if dtype_choice == "keep" else f"otherwise unchanged, stored as {dtype_choice}"
+    kept = tr("copied unchanged") if dtype_choice == "keep" else tr("otherwise unchanged, stored as {dtype}",
+                                                                     dtype=dtype_choice)
     if replacing:
-        say(f"Replaced the previous merged model in {out_dir}.")
-    say(f"Wrote {out_dir} ({human_size(sum(s.size for s in shards))}): {total} tensors in {len(shards)} shard(s); "
-        f"{len(targets)} changed by the adapter, {total - len(targets)} {kept}.")
+        say(tr("Replaced the previous merged model in {folder}.", folder=out_dir))
+    say(tr("Wrote {folder} ({size}): {total} tensors in {shards} shard(s); {changed} changed by the adapter, "
+           "{others} {kept}.", folder=out_dir, size=human_size(sum(s.size for s in shards)), total=total,
+           shards=len(shards), changed=len(targets), others=total - len(targets), kept=kept))
     if strays:
-        say(f"Left out {len(strays)} .safetensors file(s) of the base folder that are not part of the checkpoint: "
-            + ", ".join(p.name for p in strays))
+        say(tr("Left out {count} .safetensors file(s) of the base folder that are not part of the checkpoint: "
+               "{names}", count=len(strays), names=", ".join(p.name for p in strays)))
