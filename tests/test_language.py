@@ -95,6 +95,22 @@ def test_every_message_has_its_russian_and_no_russian_entry_is_stale():
     assert stale == [], "Russian entries no code uses (the English changed?)"
 
 
+def test_a_message_has_one_russian_text_across_the_part_tables():
+    import importlib
+    import pkgutil
+
+    from gemma_kit.core import translations
+
+    first: dict[str, tuple[str, object]] = {}
+    repeated = []
+    for info in pkgutil.iter_modules(translations.__path__):
+        for english, russian in importlib.import_module(f"{translations.__name__}.{info.name}").MESSAGES.items():
+            if english in first:
+                repeated.append(f"{english[:50]!r}: {first[english][0]} and {info.name}")
+            first.setdefault(english, (info.name, russian))
+    assert repeated == []   # one place to correct a translation
+
+
 def test_both_languages_fill_in_the_same_placeholders():
     plurals = plural_singulars()
     wrong = []

@@ -156,7 +156,6 @@ MESSAGES = {
     "{file} is cut short: expected {expected} bytes at offset {offset}, got {got}.":
         "Файл {file} обрывается: по смещению {offset} ожидалось байт: {expected}, прочитано: {got}.",
     "a weight file": "файл весов",
-    "Download or write the model again.": "Скачайте или запишите модель заново.",
     "{name} has values too large to store as {dtype}.": "В {name} есть значения, слишком большие для {dtype}.",
     "Use --dtype bf16 or --dtype keep (float16 cannot hold them).":
         "Укажите --dtype bf16 или --dtype keep (в float16 они не помещаются).",
@@ -169,7 +168,6 @@ MESSAGES = {
         "с меньшим learning_rate.",
     "Merging": "Объединение",
     "{file} is cut short: it ends inside a tensor.": "Файл {file} обрывается посреди тензора.",
-    "Download the model again (download_model.bat).": "Скачайте модель заново (download_model.bat).",
 
     # ---- install-lmstudio and LM Studio's folder ----
     'Gemma 3n needs an up-to-date LM Studio runtime: if LM Studio says "unknown model architecture: gemma3n", '

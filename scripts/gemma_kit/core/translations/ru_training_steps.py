@@ -14,7 +14,6 @@ MESSAGES = {
     "There is no trained adapter in {folder}.": "В {folder} нет обученного адаптера.",
     "Run finetune_gemma.bat first (or point --adapter at a checkpoint folder).":
         "Сначала запустите finetune_gemma.bat (или укажите в --adapter папку контрольной точки).",
-    "There is no base model at {folder}.": "В {folder} нет исходной модели.",
     "Run download_model.bat first.": "Сначала запустите download_model.bat.",
     "Loading {name} (4-bit) with the adapter {adapter} ...": "Загружаем {name} (4 бита) с адаптером {adapter} ...",
     "Generating replies": "Модели отвечают",
@@ -107,7 +106,6 @@ MESSAGES = {
     "Free disk": "Место на диске",
     "{size} on {folder}": "свободно {size} в {folder}",
     "RAM": "Оперативная память",
-    "unknown": "неизвестно",
     "{size} of RAM or more is recommended: training keeps the model's {table} GB per-layer table in RAM. With less, "
     "close other programs while training, choose model = \"E2B\", and let Windows manage the paging file size":
         "рекомендуется {size} оперативной памяти или больше: при обучении послойная таблица модели ({table} ГБ) "

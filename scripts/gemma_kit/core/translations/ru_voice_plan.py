@@ -1,22 +1,17 @@
-"""Russian: what transcription of voice messages will cost (audio/transcription_plan.py)."""
+"""Russian: what transcription of voice messages will cost (audio/transcription_plan.py); the memory plan's
+shared words (verdicts, part names) are ru_training's."""
 
 MESSAGES = {
-    "4-bit projections": "4-битные проекции",
     "altup/laurel/per-layer ({kind})": "altup/laurel/послойные ({kind})",
     "embeddings + tied head ({kind})": "эмбеддинги + общая выходная голова ({kind})",
     "per-layer table ({kind})": "послойная таблица ({kind})",
     "audio encoder ({kind})": "аудиокодировщик ({kind})",
     "working memory ({batch} pieces)": "рабочая память ({batch} фрагм.)",
-    "on the GPU": "в видеопамяти",
     "in RAM, {size:.1f} GB": "в оперативной памяти, {size:.1f} ГБ",
     "Voice transcription with {model}: ~{need:.1f} GB of GPU memory on an NVIDIA GPU (per-layer table "
     "{where}); without a GPU it runs on the CPU, slowly.":
         "Расшифровка голосовых сообщений моделью {model}: ~{need:.1f} ГБ видеопамяти на видеокарте NVIDIA "
         "(послойная таблица {where}); без видеокарты она идёт на процессоре, медленно.",
-    "fits.": "помещается.",
-    "tight (within the estimate's error): it will try.": "впритык (в пределах погрешности оценки): попробуем.",
-    "does NOT fit while other programs use the GPU.": "НЕ помещается, пока видеокарту занимают другие программы.",
-    "does NOT fit on this GPU.": "НЕ помещается на этой видеокарте.",
     "Voice transcription with {model}: ~{need:.1f} GB beyond the CUDA context (per-layer table {where}); "
     "{free:.1f} GB of the {total:.1f} GB on {gpu} are free: {verdict}":
         "Расшифровка голосовых сообщений моделью {model}: ~{need:.1f} ГБ сверх контекста CUDA (послойная таблица "
