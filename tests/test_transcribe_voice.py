@@ -225,6 +225,8 @@ def test_without_a_terminal_the_question_takes_no_and_says_so(tiny_audio_model, 
     code, out = prepare(root, capsys)
     assert code == 0, out
     assert "3 voice messages with audio (1.3 min, 1.2 min of them yours)" in out
+    # How long each answer would take here: no GPU in CI, no earlier run, so a range for the CPU, said to be a guess.
+    assert "they become your replies; roughly " in out and "on this computer's CPU (a guess" in out
     assert "using the default 'no' (no terminal to ask)" in out
     assert not cache_lines(root)
     report = json.loads((root / "data" / "dataset_report.json").read_text(encoding="utf-8"))

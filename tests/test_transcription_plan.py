@@ -107,3 +107,53 @@ def test_the_question_uses_this_machines_measured_pace(tmp_path):
         "about 30 s on RTX 3060 (the pace measured here last time)"
     # This machine has no NVIDIA GPU (CI): nvidia-smi is missing or lists none, so the CPU is assumed.
     assert "CPU" in plan.estimate_for_question(600, tmp_path)
+
+
+@pytest.mark.parametrize("device, bf16, size_gb, expected", [
+    ("cuda", True, 10, "bfloat16"),
+    ("cuda", False, 10, "float32"),    # float16 would overflow in Gemma 3n: the training rule
+    ("cpu", False, 10, "bfloat16"),    # a real model on the CPU: float32 would need ~32 GB of RAM
+    ("cpu", False, 0.01, "float32"),   # the tiny test model
+])
+def test_transcription_weights_dtype_per_machine(device, bf16, size_gb, expected):
+    from gemma_kit.audio.transcriber import weights_dtype
+
+    assert weights_dtype(device, bf16, int(size_gb * GIB)) == expected
+
+
+def test_a_gpu_too_small_is_refused_before_the_model_loads(tmp_path, capsys):
+    from gemma_kit.core.console import UserError
+    from gemma_kit.core.tiny_gemma import build_tiny_gemma3n
+
+    folder = build_tiny_gemma3n(tmp_path / "tiny", dtype="float32", num_shards=1, with_audio=True)
+    tiny_card = GpuMemory("tiny card", 0.5 * GIB, 0.01 * GIB, True)   # less than the CUDA context alone
+    with pytest.raises(UserError, match="does not fit"):
+        plan.check_transcription_memory(folder, tiny_card, batch=8, table_setting="auto")
+    assert "does NOT fit on this GPU" in capsys.readouterr().out
+    roomy = GpuMemory("big card", 24 * GIB, 23 * GIB, True)
+    assert plan.check_transcription_memory(folder, roomy, batch=8, table_setting="auto") is True
+    assert plan.check_transcription_memory(folder, roomy, batch=8, table_setting="no") is False
+
+
+def test_the_per_layer_table_in_ram_hears_the_same_words(tmp_path):
+    """The training patch on the multimodal model: lookups from CPU RAM change no transcript."""
+    import numpy as np
+
+    from gemma_kit.audio.transcriber import Transcriber
+    from gemma_kit.core.tiny_gemma import build_tiny_gemma3n
+    from gemma_kit.training.per_layer_offload import is_table_on_cpu_patched
+
+    folder = build_tiny_gemma3n(tmp_path / "tiny", dtype="float32", num_shards=1, with_audio=True)
+    pieces = [np.random.default_rng(seed).normal(0, 0.1, 16000 * seconds).astype(np.float32)
+              for seed, seconds in ((0, 2), (1, 3))]
+    in_ram = Transcriber(folder, "cpu", bf16=False, table_on_gpu=False)
+    in_place = Transcriber(folder, "cpu", bf16=False, table_on_gpu=True)
+    assert is_table_on_cpu_patched(in_ram.model) and not is_table_on_cpu_patched(in_place.model)
+    assert in_ram.transcribe(pieces) == in_place.transcribe(pieces)
+    # The tiny model is wired to answer one word, so compare what decides it: the logits of the prompt.
+    features = in_ram.features(pieces, sampling_rate=16000, padding="longest", return_tensors="pt")
+    ids = torch.tensor([in_ram.prompt_ids] * len(pieces))
+    logits = [t.model(input_ids=ids, attention_mask=torch.ones_like(ids), input_features=features["input_features"],
+                      input_features_mask=features["input_features_mask"]).logits for t in (in_ram, in_place)]
+    assert logits[0].abs().max() > 0
+    torch.testing.assert_close(logits[0], logits[1], rtol=0, atol=0)

@@ -75,28 +75,44 @@ def vision_tower_left_out():
         modeling_gemma3n.AutoModel = real
 
 
+def weights_dtype(device: str, bf16: bool, checkpoint_bytes: int) -> str:
+    """The dtype of everything not in 4-bit. A GPU without bfloat16 gets float32, as training does: Gemma 3n's
+    activations overflow float16 (inf/NaN, then an empty or garbled transcript). The CPU: float32 for the test
+    model, bfloat16 for a real one (E4B in float32 would need ~32 GB of RAM)."""
+    if device == "cuda":
+        return "bfloat16" if bf16 else "float32"
+    return "float32" if checkpoint_bytes < SMALL_CHECKPOINT_BYTES else "bfloat16"
+
+
 class Transcriber:
     """The model, its feature extractor and tokenizer, loaded once; `transcribe` takes a batch of pieces."""
 
-    def __init__(self, model_dir: Path, device: str, bf16: bool):
+    def __init__(self, model_dir: Path, device: str, bf16: bool, table_on_gpu: bool = False):
         import torch
         from transformers import AutoTokenizer, Gemma3nAudioFeatureExtractor, Gemma3nForConditionalGeneration
 
+        from ..core.model_files import MULTIMODAL_TEXT_PREFIX, checkpoint_size, index_tensors
+        from ..training import per_layer_offload
         from ..training.model_loading import quiet_transformers
 
         self.device = device
         self.features = Gemma3nAudioFeatureExtractor.from_pretrained(str(model_dir))
         self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-        from ..core.model_files import checkpoint_size
-
-        # The CPU: float32 for the test model, bf16 for a real one (E4B in float32 would need ~32 GB of RAM).
-        cpu_dtype = torch.float32 if checkpoint_size(model_dir) < SMALL_CHECKPOINT_BYTES else torch.bfloat16
-        options: dict = {"dtype": cpu_dtype}
+        dtype = getattr(torch, weights_dtype(device, bf16, checkpoint_size(model_dir)))
+        # The per-layer table is placed as in training (audio/transcription_plan.py decides): in CPU RAM unless the
+        # GPU has room to spare; on a CPU-only machine the same lookup path runs, with nothing to move.
+        device_map = per_layer_offload.load_device_map(device, table_on_gpu, multimodal=True)
+        two_devices = len(set(device_map.values())) > 1
+        options: dict = {"dtype": dtype, "device_map": device_map}
         if device == "cuda":
-            options = {"dtype": torch.bfloat16 if bf16 else torch.float16, "device_map": {"": 0},
-                       "quantization_config": self._four_bit(model_dir, bf16)}
-        with quiet_transformers(), vision_tower_left_out():
+            options["quantization_config"] = self._four_bit(model_dir, bf16, table_in_cpu_ram=two_devices)
+        with quiet_transformers(), vision_tower_left_out(), per_layer_offload.no_accelerate_dispatch(two_devices):
             self.model = Gemma3nForConditionalGeneration.from_pretrained(str(model_dir), **options).eval()
+        if not table_on_gpu:
+            stored = index_tensors(model_dir).get(MULTIMODAL_TEXT_PREFIX + "embed_tokens_per_layer.weight")
+            per_layer_offload.keep_per_layer_table_on_cpu(self.model, stored_as_bf16=stored is not None
+                                                          and stored.dtype == "BF16")
+        self.input_device = next(self.model.model.audio_tower.parameters()).device
         config = self.model.config
         self.audio_token_id = config.audio_token_id
         self.soft_tokens = config.audio_soft_tokens_per_image
@@ -104,14 +120,15 @@ class Transcriber:
         self.end_ids = {self.tokenizer.eos_token_id, self.tokenizer.convert_tokens_to_ids("<end_of_turn>")}
 
     @staticmethod
-    def _four_bit(model_dir: Path, bf16: bool):
+    def _four_bit(model_dir: Path, bf16: bool, table_in_cpu_ram: bool):
         from ..training import patches
         from ..training.device import choose_precision
         from ..training.model_loading import load_text_config, quantization_config
         from ..core.model_files import read_config
 
         skip = patches.keep_sensitive_layers_out_of_4bit(load_text_config(read_config(model_dir)))
-        return quantization_config(choose_precision(True, bf16), skip + AUDIO_LEFT_IN_HIGH_PRECISION)
+        return quantization_config(choose_precision(True, bf16), skip + AUDIO_LEFT_IN_HIGH_PRECISION,
+                                   table_in_cpu_ram=table_in_cpu_ram)
 
     def _prompt_ids(self, boa: int, eoa: int) -> list[int]:
         """Gemma 3n's chat template with one audio item, as its processor expands it."""
@@ -129,12 +146,12 @@ class Transcriber:
         features = self.features([p for p in pieces], sampling_rate=SAMPLE_RATE, padding="longest",
                                  return_tensors="pt")
         dtype = next(self.model.model.audio_tower.parameters()).dtype
-        ids = torch.tensor([self.prompt_ids] * len(pieces), device=self.model.device)
+        ids = torch.tensor([self.prompt_ids] * len(pieces), device=self.input_device)
         with torch.inference_mode():
             out = self.model.generate(
                 input_ids=ids, attention_mask=torch.ones_like(ids),
-                input_features=features["input_features"].to(self.model.device, dtype),
-                input_features_mask=features["input_features_mask"].to(self.model.device),
+                input_features=features["input_features"].to(self.input_device, dtype),
+                input_features_mask=features["input_features_mask"].to(self.input_device),
                 max_new_tokens=max_new, do_sample=False, top_p=None, top_k=None,
                 pad_token_id=self.tokenizer.pad_token_id, eos_token_id=sorted(self.end_ids))
         results = []

@@ -93,7 +93,8 @@ def wanted_voices(settings: Settings, out_dir: Path) -> list[VoiceMessage]:
 def transcribe_jobs(settings: Settings, jobs: list[Job], cache_path: Path, batch_size: int | None) -> None:
     from ..audio.decode import SAMPLE_RATE, Undecodable, decode_audio, split_at_quiet_points
     from ..audio.transcriber import Transcriber, judge_transcript
-    from ..training.device import choose_device, detect_machine, memory_errors_in_plain_words
+    from ..audio.transcription_plan import check_transcription_memory, record_pace
+    from ..training.device import choose_device, detect_machine, gpu_memory_of, memory_errors_in_plain_words
 
     check_model_has_ears(settings.model_dir)
     machine = detect_machine()
@@ -113,8 +114,10 @@ def transcribe_jobs(settings: Settings, jobs: list[Job], cache_path: Path, batch
     # Both phrases end up inside training/device.py's out-of-memory message ("... while {doing}", "or {lighter}").
     lighter = tr("use --batch-size {n}", n=max(1, batch // 2)) if batch > 1 else \
         tr("use the E2B model (model = \"E2B\")")
+    table_on_gpu = check_transcription_memory(settings.model_dir, gpu_memory_of(machine), batch,
+                                              settings.per_layer_table_on_gpu)
     with memory_errors_in_plain_words(tr("loading the model for transcription"), lighter):
-        transcriber = Transcriber(settings.model_dir, device, machine.bf16_supported)
+        transcriber = Transcriber(settings.model_dir, device, machine.bf16_supported, table_on_gpu=table_on_gpu)
     done_seconds = 0.0
     statuses: Counter = Counter()
     jobs = sorted(jobs, key=lambda j: j.voice.seconds)  # similar lengths end up in one chunk, then one batch
@@ -155,6 +158,7 @@ def transcribe_jobs(settings: Settings, jobs: list[Job], cache_path: Path, batch
                           cache=cache_path.name))
             raise
     spent = time.monotonic() - started
+    record_pace(cache_path.parent, device, machine.gpu_name, done_seconds, spent)   # the next question's estimate
     say_outcome(statuses)
     say(tr("Transcribed {minutes:,.1f} min of audio in {spent:,.0f} s ({speed:,.1f} s of audio per second, model "
            "loading included).", minutes=done_seconds / 60, spent=spent, speed=done_seconds / max(spent, 1e-9)))

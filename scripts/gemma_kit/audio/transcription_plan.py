@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.language import tr
+from ..core.language import tr, tr_marked
 from ..training.memory_plan import (BF16, CONTEXT_PART, CUDA_CONTEXT_BYTES, FRAGMENTATION, GIB, NF4_BYTES_PER_PARAM,
                                     SLACK_PART, GpuMemory, MemoryPlan, choose_table_on_gpu, count_parameters,
                                     judge_memory)
@@ -188,3 +188,29 @@ def estimate_for_question(audio_seconds: float, data_dir: Path, machine: tuple[s
     """How long transcribing `audio_seconds` should take here, for the question that offers it."""
     device, gpu_name = machine or gpu_as_nvidia_smi_sees_it()
     return describe_duration(audio_seconds, device, gpu_name, read_pace(data_dir, device, gpu_name))
+
+
+def plan_for_model(model_dir: Path, gpu: GpuMemory | None, batch: int, table_setting: str) -> TranscriptionMemory:
+    """The plan for the downloaded checkpoint: its own text config and its own audio encoder's size."""
+    from ..core.model_files import index_tensors, read_config
+    from ..training.model_loading import load_text_config
+
+    config = load_text_config(read_config(model_dir)).to_dict()   # transformers' defaults filled in
+    return plan_transcription(config, audio_parameters(index_tensors(model_dir)), gpu, batch, table_setting)
+
+
+def check_transcription_memory(model_dir: Path, gpu: GpuMemory | None, batch: int, table_setting: str) -> bool:
+    """Say what transcription needs on this GPU and refuse before loading when it clearly cannot fit; returns
+    whether the per-layer table goes on the GPU."""
+    from ..core.console import UserError, say
+    from ..training.memory_plan import CLOSE_GPU_PROGRAMS, REFUSED
+
+    run = plan_for_model(model_dir, gpu, batch, table_setting)
+    say(describe_transcription_memory(run, model_dir.name))
+    if run.verdict in REFUSED:
+        what = tr_marked(CLOSE_GPU_PROGRAMS) if run.verdict == "busy" else \
+            tr("use the E2B model (model = \"E2B\") or a smaller --batch-size (e.g. 1)")
+        raise UserError(tr("Transcribing with {model} does not fit into the GPU's free memory.", model=model_dir.name),
+                        tr("{what}, then run again; or set transcribe_voice = \"no\" to leave voice messages out.",
+                           what=what))
+    return run.table_on_gpu

@@ -33,10 +33,14 @@ def choose_transcription(settings: Settings, voice: VoiceBook) -> str:
         return settings.transcribe_voice
     minutes = sum(v.seconds for v in with_files) / 60
     mine = sum(v.seconds for v in with_files if v.role == "assistant") / 60
+    from .transcription_plan import estimate_for_question
+
     return ask_choice(tr("The export has {n:,} voice messages with audio ({minutes:,.1f} min, {mine:,.1f} min of "
                          "them yours). Turn them into text with the model? mine = only yours (they become your "
-                         "replies), all = the other side's too, no = leave them out (transcribe_voice in "
-                         "settings.toml fixes the answer)", n=len(with_files), minutes=minutes, mine=mine),
+                         "replies; {mine_time}), all = the other side's too ({all_time}), no = leave them out "
+                         "(transcribe_voice in settings.toml fixes the answer)", n=len(with_files), minutes=minutes,
+                         mine=mine, mine_time=estimate_for_question(mine * 60, settings.path(settings.data_dir)),
+                         all_time=estimate_for_question(minutes * 60, settings.path(settings.data_dir))),
                       list(TRANSCRIBE_CHOICES), settings.transcribe_voice)
 
 

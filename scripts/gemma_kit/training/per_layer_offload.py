@@ -24,14 +24,24 @@ from gemma_kit.core.language import tr
 
 TABLE_MODULE = "model.embed_tokens_per_layer"   # in Gemma3nForCausalLM (transformers 5.23)
 PROJECTION_MODULE = "model.per_layer_model_projection"   # its rows are added to this layer's output
+# In Gemma3nForConditionalGeneration (voice transcription) the text model sits one level down.
+MULTIMODAL_PREFIX = "model.language_model."
 MARK = "_gemma_kit_lookup_on_cpu"
 
 
-def load_device_map(device: str, table_on_gpu: bool) -> dict[str, str]:
+def module_names(multimodal: bool) -> tuple[str, str]:
+    """(the table's module name, the per-layer projection's) in the text model or the multimodal one."""
+    if not multimodal:
+        return TABLE_MODULE, PROJECTION_MODULE
+    return (MULTIMODAL_PREFIX + TABLE_MODULE.removeprefix("model."),
+            MULTIMODAL_PREFIX + PROJECTION_MODULE.removeprefix("model."))
+
+
+def load_device_map(device: str, table_on_gpu: bool, multimodal: bool = False) -> dict[str, str]:
     """from_pretrained's device_map: everything on `device`, the per-layer table in CPU RAM unless told not to."""
     if table_on_gpu or device == "cpu":
         return {"": device}
-    return {"": device, TABLE_MODULE: "cpu"}
+    return {"": device, module_names(multimodal)[0]: "cpu"}
 
 
 @contextlib.contextmanager
@@ -62,13 +72,14 @@ def find_table(model):
     import torch
 
     modules = dict(model.named_modules())
-    table = modules.get(TABLE_MODULE)
+    table_name, projection_name = module_names(MULTIMODAL_PREFIX + "embed_tokens_per_layer" in modules)
+    table = modules.get(table_name)
     if table is None or not isinstance(table, torch.nn.Embedding):
         raise RuntimeError(f"Gemma 3n patch keep_per_layer_table_on_cpu: the model has no embedding "
-                           f"'{TABLE_MODULE}' (found {type(table).__name__}); this transformers version changed "
+                           f"'{table_name}' (found {type(table).__name__}); this transformers version changed "
                            "Gemma 3n, update the patch.")
-    if PROJECTION_MODULE not in modules:
-        raise RuntimeError(f"Gemma 3n patch keep_per_layer_table_on_cpu: no '{PROJECTION_MODULE}'; update the patch.")
+    if projection_name not in modules:
+        raise RuntimeError(f"Gemma 3n patch keep_per_layer_table_on_cpu: no '{projection_name}'; update the patch.")
     return table
 
 
@@ -99,7 +110,8 @@ def keep_per_layer_table_on_cpu(model, stored_as_bf16: bool = False) -> int:
     table.to("cpu")
     if stored_as_bf16 and output_dtype == torch.float32:
         table.weight.data = table.weight.data.to(torch.bfloat16)   # exact: these values came from bfloat16
-    output_device = dict(model.named_modules())[PROJECTION_MODULE].weight.device
+    multimodal = MULTIMODAL_PREFIX + "embed_tokens_per_layer" in dict(model.named_modules())
+    output_device = dict(model.named_modules())[module_names(multimodal)[1]].weight.device
     cpu = torch.device("cpu")
 
     def lookup_on_cpu(input_ids):

@@ -281,11 +281,12 @@ MESSAGES = {
     " Set transcribe_voice = \"mine\" (or \"all\") in settings.toml to turn them into text.":
         " Чтобы превратить их в текст, укажите transcribe_voice = \"mine\" (или \"all\") в settings.toml.",
     "The export has {n:,} voice messages with audio ({minutes:,.1f} min, {mine:,.1f} min of them yours). Turn them "
-    "into text with the model? mine = only yours (they become your replies), all = the other side's too, no = leave "
-    "them out (transcribe_voice in settings.toml fixes the answer)":
+    "into text with the model? mine = only yours (they become your replies; {mine_time}), all = the other side's too "
+    "({all_time}), no = leave them out (transcribe_voice in settings.toml fixes the answer)":
         "В выгрузке есть голосовые сообщения с аудио: {n:,} ({minutes:,.1f} мин, из них ваших — {mine:,.1f} мин). "
-        "Расшифровать их моделью в текст? mine — только ваши (они станут вашими ответами), all — и собеседника тоже, "
-        "no — не использовать (настройка transcribe_voice в settings.toml задаёт ответ заранее)",
+        "Расшифровать их моделью в текст? mine — только ваши (они станут вашими ответами; {mine_time}), all — и "
+        "собеседника тоже ({all_time}), no — не использовать (настройка transcribe_voice в settings.toml задаёт "
+        "ответ заранее)",
     "Reading the exports again with the voice transcripts.": "Выгрузки читаются заново, уже с расшифровками голосовых.",
     # ---- transcription ----
     "All {n:,} voice messages to transcribe are already in {cache}; the model is not loaded.": (
@@ -333,9 +334,9 @@ MESSAGES = {
         "Расшифровка {n:,} голосовых сообщений ({minutes:,.1f} мин аудио) на процессоре; загружается модель {model}.",
         "Расшифровка {n:,} голосовых сообщений ({minutes:,.1f} мин аудио) на процессоре; загружается модель {model}.",
     ),
-    # Inside training/device.py's out-of-memory message: "... во время {doing}" and "..., или {lighter}".
-    "loading the model for transcription": "загрузки модели для расшифровки",
-    "transcribing voice messages": "расшифровки голосовых сообщений",
+    # Inside training/device.py's out-of-memory message: "Не хватило видеопамяти ({doing})", "... или {lighter}".
+    "loading the model for transcription": "загрузка модели для расшифровки",
+    "transcribing voice messages": "расшифровка голосовых сообщений",
     "use --batch-size {n}": "укажите --batch-size {n}",
     "use the E2B model (model = \"E2B\")": "возьмите модель E2B (model = \"E2B\")",
     "Stopped: the transcripts done so far are kept in {cache}; run again to continue.":

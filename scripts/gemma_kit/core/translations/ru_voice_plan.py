@@ -24,4 +24,10 @@ MESSAGES = {
         "около {time} на {machine} (по скорости, измеренной здесь в прошлый раз)",
     "roughly {low} to {high} on {machine} (a guess until it has run once here)":
         "примерно от {low} до {high} на {machine} (прикидка, пока расшифровка ни разу здесь не запускалась)",
+    "use the E2B model (model = \"E2B\") or a smaller --batch-size (e.g. 1)":
+        "возьмите модель E2B (model = \"E2B\") или меньший --batch-size (например, 1)",
+    "Transcribing with {model} does not fit into the GPU's free memory.":
+        "Расшифровка моделью {model} не помещается в свободную видеопамять.",
+    "{what}, then run again; or set transcribe_voice = \"no\" to leave voice messages out.":
+        "{what} и запустите снова; или укажите transcribe_voice = \"no\", чтобы не использовать голосовые сообщения.",
 }
