@@ -1,7 +1,7 @@
 """doctor reports plainly on this (GPU-less) machine and prints the memory plan as text."""
 from gemma_kit.cli import main
 from gemma_kit.core.settings import load_settings
-from gemma_kit.steps.doctor import check_model, memory_plan_text
+from gemma_kit.steps.doctor import check_model, memory_plan_text, transcription_plan_text
 from gemma_kit.training.memory_plan import GIB, GpuMemory
 
 
@@ -13,7 +13,20 @@ def test_doctor_runs_and_names_what_is_missing(tmp_path, capsys):
     assert "Model" in out and "run download_model.bat" in out
     assert "Estimated GPU memory for E4B, preset standard (LoRA rank 8" in out
     assert "(no GPU here: these figures are what an NVIDIA GPU with bfloat16 would need" in out
+    assert "Voice transcription with E4B: ~" in out and "without a GPU it runs on the CPU, slowly." in out
     assert "What to fix:" in out
+
+
+def test_transcription_memory_on_real_cards_and_the_downloaded_model(tiny_model_dir, tmp_path):
+    standard = load_settings(tmp_path)
+    eight = transcription_plan_text(standard, GpuMemory("RTX 4060", 8 * GIB, 7.4 * GIB, bf16=True))
+    assert "per-layer table in RAM, 4.4 GB" in eight and eight.endswith("on RTX 4060 are free: fits.")
+    # Without bfloat16 the layers outside 4-bit are float32: E4B no longer fits a 6 GB card.
+    six = transcription_plan_text(standard, GpuMemory("RTX 2060", 6 * GIB, 5.6 * GIB, bf16=False))
+    assert six.endswith("does NOT fit on this GPU.")
+    # The tiny checkpoint has no audio tensors here: the plan counts its own (none), not the real encoder.
+    tiny = load_settings(tmp_path, cli_pairs=[f'model_path="{tiny_model_dir.as_posix()}"'])
+    assert transcription_plan_text(tiny, GpuMemory("RTX 4060", 8 * GIB, 7.4 * GIB, True)).endswith("fits.")
 
 
 def test_model_is_reported_complete(tiny_model_dir, tmp_path):

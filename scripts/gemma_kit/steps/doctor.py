@@ -196,6 +196,23 @@ def memory_plan_text(settings: Settings, gpu) -> str:
     return describe_run_memory(plan_run_memory(config, settings, gpu), settings, name)
 
 
+def transcription_plan_text(settings: Settings, gpu) -> str:
+    """What transcribing voice messages (transcribe_voice) needs on this GPU, as transcribe-voice will check it."""
+    from ..audio.transcription import BATCH_SIZE
+    from ..audio.transcription_plan import (AUDIO_PARAMETERS, describe_transcription_memory, plan_for_model,
+                                            plan_transcription)
+
+    batch = BATCH_SIZE["cuda"]
+    if (settings.model_dir / "config.json").exists():
+        run = plan_for_model(settings.model_dir, gpu, batch, settings.per_layer_table_on_gpu)
+        name = settings.model_dir.name
+    else:
+        run = plan_transcription(reference_text_config(settings.model), AUDIO_PARAMETERS, gpu, batch,
+                                 settings.per_layer_table_on_gpu)
+        name = settings.model
+    return describe_transcription_memory(run, name)
+
+
 def collect_findings(settings: Settings) -> list[Finding]:
     return [check_python(), *check_torch_and_gpu(), check_bitsandbytes(), check_ram(total_ram(), settings.model),
             check_disk(settings), check_model(settings)]
@@ -208,7 +225,9 @@ def run(settings: Settings, args) -> int:
         mark = "ok " if not f.problem else "!! "
         say(f"{mark}{tr_marked(f.name).ljust(width)}  {f.value}")
     say("")
-    say(memory_plan_text(settings, detect_gpu_memory()))
+    gpu = detect_gpu_memory()
+    say(memory_plan_text(settings, gpu))
+    say(transcription_plan_text(settings, gpu))
     problems = [f for f in findings if f.problem]
     if problems:
         say("\n" + tr("What to fix:"))
