@@ -250,3 +250,12 @@ def test_finetune_with_verbose_prints_every_setting(tmp_path):
     loud = run_kit(["finetune", "--plan", "--verbose"], tmp_path, {})
     assert quiet.returncode == loud.returncode == 1   # no dataset yet: the settings are printed before that
     assert "window_size" not in quiet.stdout and "window_size = 8" in loud.stdout
+
+
+def test_russian_numbers_use_a_space_and_a_decimal_comma(monkeypatch):
+    monkeypatch.setattr(language, "_current", "ru")
+    monkeypatch.setitem(table("ru"), "{n:,} examples, {x:.1f} min, lr {lr}", "{n:,} примеров, {x:.1f} мин, lr {lr}")
+    assert tr("{n:,} examples, {x:.1f} min, lr {lr}", n=12345, x=0.5, lr=0.0002) == \
+        "12\u00a0345 примеров, 0,5 мин, lr 0.0002"   # a value as typed in settings.toml keeps its dot
+    monkeypatch.setattr(language, "_current", "en")
+    assert tr("{n:,} examples, {x:.1f} min, lr {lr}", n=12345, x=0.5, lr=0.0002) == "12,345 examples, 0.5 min, lr 0.0002"

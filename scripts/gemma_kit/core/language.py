@@ -79,12 +79,31 @@ def table(language: str) -> dict[str, str | tuple[str, ...]]:
     return _tables[language]
 
 
+class RussianNumbers(string.Formatter):
+    """Numbers formatted for display ({n:,} {x:.1f}) the Russian way: 2 391 and 0,1, not 2,391 and 0.1.
+    A number with no format spec (a setting's value, a step number) stays as it is typed in settings.toml."""
+
+    def format_field(self, value, format_spec):
+        text = format(value, format_spec)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and ("," in format_spec
+                                                                                  or "." in format_spec):
+            text = text.replace(",", "\u00a0").replace(".", ",")
+        return text
+
+
+_RUSSIAN_NUMBERS = RussianNumbers()
+
+
+def fill_in(text: str, values: dict) -> str:
+    return _RUSSIAN_NUMBERS.vformat(text, (), values) if _current == "ru" else text.format(**values)
+
+
 def tr(message: str, **values: object) -> str:
     """`message` (English, with {placeholders}; a literal brace is doubled) in the user's language, filled in."""
     text = table(_current).get(message, message) if _current != "en" else message
     if isinstance(text, tuple):  # a plural entry used without a count: its first form
         text = text[0]
-    return text.format(**values)
+    return fill_in(text, values)
 
 
 def N_(message: str) -> str:
@@ -106,7 +125,7 @@ def tr_n(count: int, singular: str, plural: str, **values: object) -> str:
         text = forms[russian_plural_form(count)]
     else:
         text = singular if count == 1 else plural
-    return text.format(**values)
+    return fill_in(text, values)
 
 
 def russian_plural_form(count: int) -> int:

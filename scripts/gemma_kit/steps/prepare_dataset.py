@@ -315,7 +315,7 @@ def turn_tokens(turn: Turn, tokens_per_char: float) -> float:
 def measure_tokens_per_char(settings: Settings, conversations: list[Conversation]) -> tuple[float, Marked]:
     """Tokens per character: measured with the model's tokenizer on a sample when it is there, else a guess."""
     model_file = settings.model_dir / "tokenizer.model"
-    guess = 1 / CHARS_PER_TOKEN_GUESS, Marked(N_("characters / {ratio}, no {file} yet"), ratio=CHARS_PER_TOKEN_GUESS,
+    guess = 1 / CHARS_PER_TOKEN_GUESS, Marked(N_("characters / {ratio:.1f}, no {file} yet"), ratio=CHARS_PER_TOKEN_GUESS,
                                               file=model_file.name)
     if not model_file.exists():
         return guess

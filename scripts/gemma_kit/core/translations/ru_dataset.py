@@ -59,7 +59,7 @@ MESSAGES = {
     "Add more (different) conversations to the dataset folder.": "Добавьте в папку dataset больше диалогов (разных).",
     "Could not load {file} ({error}); token counts are a rough estimate.":
         "Не удалось загрузить {file} ({error}); число токенов посчитано приблизительно.",
-    "characters / {ratio}, no {file} yet": "символы / {ratio}, файла {file} ещё нет",
+    "characters / {ratio:.1f}, no {file} yet": "символы / {ratio:.1f}, файла {file} ещё нет",
     "measured with the model's tokenizer on {n_chars:,} characters of the data":
         "измерено токенизатором модели на {n_chars:,} символах данных",
     # ---- the summary printed at the end ----
