@@ -103,7 +103,7 @@ MESSAGES = {
         "Примечание: {n} строки ответа nvidia-smi не распознаны и пропущены.",
         "Примечание: {n} строк ответа nvidia-smi не распознаны и пропущены.",
     ),
-    "{name} (compute {compute})": "{name} (compute capability {compute})",
+    "{name} (compute {compute})": "{name} (версия архитектуры {compute})",
     "{n} NVIDIA GPUs found.": (
         "Найдена {n} видеокарта NVIDIA.",
         "Найдено {n} видеокарты NVIDIA.",
