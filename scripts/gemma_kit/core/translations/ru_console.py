@@ -12,6 +12,6 @@ MESSAGES = {
         "Нет ответа за {seconds} с -> выбрано по умолчанию: '{default}'.",
     "Please answer one of: {choices}": "Ответьте одним из вариантов: {choices}",
     "Stopped by the user (Ctrl+C).": "Остановлено пользователем (Ctrl+C).",
-    " (yours)": " (ваше)",
+    " (yours)": " (задано вами)",
     "  also set by you: {names} (all settings: --verbose)": "  ещё вы задали: {names} (все настройки: --verbose)",
 }
