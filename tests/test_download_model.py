@@ -149,7 +149,7 @@ def test_a_download_model_failure_is_told_in_russian(tiny_model_dir, tmp_path, c
     args = ["--root", str(tmp_path), "download-model", "--from-folder", str(dest), "--set", "language=ru"]
     assert main(args) == 1
     err = capsys.readouterr().err.splitlines()
-    assert err[0] == f"Ошибка: В папке {dest} не полная модель Gemma 3n:"
+    assert err[0] == f"Ошибка: В папке {dest} неполная модель Gemma 3n:"
     assert err[1] == "  - нет файла tokenizer.model (он нужен для шага GGUF: это токенизатор SentencePiece)"
     assert err[2].startswith("Что сделать: Скопируйте папку модели целиком")
 

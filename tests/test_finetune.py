@@ -286,7 +286,7 @@ def test_a_refused_resume_is_told_in_russian_with_language_ru(trained, capsys):
     root, argv, _ = trained
     assert main(argv + ["--set", "learning_rate=1e-3", "--set", "language=ru"]) == 1
     err = capsys.readouterr().err
-    assert (f"Ошибка: С прошлого обучения в {root / 'output' / 'checkpoints'} изменилось: "
+    assert (f"Ошибка: С прошлого запуска обучения в {root / 'output' / 'checkpoints'} изменилось: "
             "learning_rate: 0.005 -> 0.001.\n") in err
     assert "Что сделать: Запустите finetune_gemma.bat --resume, чтобы продолжить с checkpoint-40 с новыми " in err
 
@@ -297,7 +297,7 @@ def test_the_plan_prints_in_russian_with_language_ru_and_its_machine_line_stays(
     out = capsys.readouterr().out
     assert "План обучения (пресет standard): примеров для обучения — 4," in out
     assert "Примеры для обучения: 4 (токенов: " in out and "Проверочные примеры: 3 (токенов: " in out
-    assert f"Сколько видеопамяти нужно (оценка) для {tiny_model_dir.name}, пресет standard" in out
+    assert f"Оценка видеопамяти для {tiny_model_dir.name}, пресет standard" in out
     assert "Ничего не загружено и не записано (--plan)." in out
     assert "Дальше: запустите finetune_gemma.bat" in out
     assert "plan: optimizer_steps=" in out                                  # read by tools: the same in every language

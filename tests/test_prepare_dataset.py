@@ -760,7 +760,7 @@ def test_the_summary_speaks_russian_and_the_report_stays_english(tmp_path, capsy
     # Each skip line: the count, the unit in the form that goes with it, the reason in Russian.
     assert "        1 файл          нераспознанный файл" in out
     assert report["skipped"]["empty message"]["count"] == 1 and "1 сообщение     пустое сообщение" in out
-    assert "Владелец в Telegram (вы — сторона ассистента) в dataset/telegram_chat/result.json: Ann" in out
+    assert "Владелец выгрузки Telegram (ваша сторона, ассистент) в dataset/telegram_chat/result.json: Ann" in out
     assert ("Внимание: dataset/bad/unrecognised.json: это не выгрузка чата в формате, который знает этот шаг "
             "(первые ключи в файле: users, settings, version). Этот файл пропущен.") in err
     assert "Kept " not in out and "Skipped:" not in out

@@ -84,7 +84,7 @@ def test_the_report_speaks_russian_with_language_ru(trained_project, capsys):
     english = [text for text in labels
                if re.search(r"\b(?!loss\b)[A-Za-z]{3,}", html.unescape(text).replace("Gemma 3n", ""), flags=re.I)]
     assert len(labels) >= 8 + 3 * 2 + 3 and english == []
-    assert re.search(r"в \d+\.\d раза (вероятнее|менее вероятными)", page)
+    assert re.search(r"в \d+,\d раза (вероятнее|менее вероятными)", page)
     assert "Ошибка базовой модели" not in page and "more likely" not in page
     assert "Loss на проверочных примерах (чем меньше, тем лучше): исходная модель" in out
     assert "вы написали:" in out and "(откройте его в браузере)" in out

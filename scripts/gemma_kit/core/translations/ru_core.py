@@ -76,13 +76,13 @@ MESSAGES = {
         "только для чтения и не на заполненном диске, не внутри защищённой папки вроде C:\\Program Files, без "
         "атрибута «Только чтение».",
     "Put {dest} back from {old_name}: a run was stopped while replacing it.":
-        "{dest} восстановлена из {old_name}: прошлый запуск остановили, пока он её заменял.",
+        "Прежняя версия {dest} восстановлена из {old_name}: прошлый запуск остановили во время замены.",
     "Cannot create the folder {folder}: {blocking} is a file, not a folder.":
         "Не удаётся создать папку {folder}: {blocking} — это файл, а не папка.",
     "Point --output at a folder (for prepare-dataset) or a new file name, or move that file away.":
         "Укажите в --output папку (для prepare-dataset) или новое имя файла либо уберите этот файл.",
     "Removed {old}, the previous version an interrupted run left behind.":
-        "Удалена {old} — прежняя версия, оставшаяся после прерванного запуска.",
+        "Удалено: {old} — прежняя версия, оставшаяся после прерванного запуска.",
     "Finished replacing {dest}: a run was stopped after the new version was complete.":
         "Замена {dest} завершена: прошлый запуск остановили, когда новая версия была уже готова.",
     "Not enough free disk space for {what}: it needs about {needed}, {folder} has {free} free.":
@@ -96,7 +96,7 @@ MESSAGES = {
     "Cannot create the folder {folder}: {reason}.": "Не удаётся создать папку {folder}: {reason}.",
     "Cannot write into the folder {folder}: {reason}.": "Не удаётся записать в папку {folder}: {reason}.",
     "Could not put the new {name} in place: {dest} is in the way ({reason}).":
-        "Не удалось поставить новый {name} на место: мешает {dest} ({reason}).",
+        "Не удалось поставить на место новую версию {name}: мешает {dest} ({reason}).",
     "Move or rename it, or choose another output (--output), then run this step again.":
         "Переместите или переименуйте его либо выберите другое место для результата (--output), затем "
         "запустите этот шаг снова.",
@@ -173,18 +173,18 @@ MESSAGES = {
     # ---- pipeline.py
     "===== report: before / after =====": "===== отчёт: до / после =====",
     "the before/after report failed: {problem} (make_report.bat retries it)":
-        "отчёт «до / после» не получился: {problem} (make_report.bat попробует ещё раз)",
+        "не удалось создать отчёт «до и после»: {problem} (make_report.bat попробует ещё раз)",
     "Training finished. Merge the adapter and convert to GGUF now?":
-        "Обучение закончено. Объединить адаптер с моделью и сделать файл GGUF сейчас?",
+        "Обучение закончено. Объединить адаптер с моделью и создать файл GGUF сейчас?",
     "Put the model into LM Studio now?": "Добавить модель в LM Studio сейчас?",
     "===== demo: {step} =====": "===== демо: {step} =====",
     "The demo stopped at the '{step}' step (exit code {code}); its message is above.":
-        "Демо остановилось на шаге '{step}' (код выхода {code}); его сообщение — выше.",
+        "Демо остановилось на шаге «{step}» (код выхода {code}); сообщение этого шага — выше.",
     "Fix what it says, or run `gemma-kit doctor` to check this computer.":
-        "Исправьте то, о чём оно говорит, или запустите `gemma-kit doctor`, чтобы проверить компьютер.",
+        "Исправьте то, что в нём сказано, или запустите `gemma-kit doctor`, чтобы проверить компьютер.",
     "Demo finished in {seconds:.0f} s. The GGUF is at {gguf}": "Демо закончено за {seconds:.0f} с. Файл GGUF: {gguf}",
     "The before/after report is at {report}; the GGUF self-check verdict is printed above.":
-        "Отчёт «до / после»: {report}; итог самопроверки GGUF напечатан выше.",
+        "Отчёт «до и после»: {report}; итог самопроверки GGUF напечатан выше.",
     "Next: put your own chat exports into dataset/ and run prepare_dataset.bat":
         "Дальше: положите свои выгрузки чатов в dataset/ и запустите prepare_dataset.bat",
 
@@ -193,8 +193,8 @@ MESSAGES = {
         "Доступа к {repo} пока нет: с этой учётной записи не принята лицензия Gemma.",
     "Open {page}, sign in with the account of your token, press \"Acknowledge license\", wait for the approval "
     "e-mail (usually instant), then run again.":
-        "Откройте {page}, войдите под учётной записью, к которой относится токен, нажмите \"Acknowledge "
-        "license\", дождитесь письма с подтверждением (обычно сразу) и запустите снова.",
+        "Откройте {page}, войдите под учётной записью, к которой относится токен, нажмите «Acknowledge "
+        "license», дождитесь письма с подтверждением (обычно сразу) и запустите снова.",
     "The model {repo} was not found on Hugging Face (HTTP {status}).":
         "Модель {repo} не найдена на Hugging Face (HTTP {status}).",
     "Check the `model` setting (E2B or E4B) and your internet connection; if you use a token, make sure it is "
@@ -204,7 +204,7 @@ MESSAGES = {
     "Hugging Face refused access to {repo} (HTTP 403).": "Hugging Face отказал в доступе к {repo} (HTTP 403).",
     "Accept the licence on {page} with the account of your token, and make sure the token has the \"Read\" "
     "permission, then run again.":
-        "Примите лицензию на {page} под учётной записью токена, убедитесь, что у токена есть право \"Read\", и "
+        "Примите лицензию на {page} под учётной записью токена, убедитесь, что у токена есть право «Read», и "
         "запустите снова.",
     "Hugging Face answered with an error (HTTP {status}): {error}":
         "Hugging Face ответил ошибкой (HTTP {status}): {error}",
@@ -223,7 +223,7 @@ MESSAGES = {
         "Hugging Face не принял ваш токен доступа (HTTP 401): он неверный, просрочен или отозван.",
     "Create a new \"Read\" token at https://huggingface.co/settings/tokens and run again (or set the HF_TOKEN "
     "environment variable to it).":
-        "Создайте новый токен типа \"Read\" на https://huggingface.co/settings/tokens и запустите снова (или "
+        "Создайте новый токен типа «Read» на https://huggingface.co/settings/tokens и запустите снова (или "
         "запишите его в переменную среды HF_TOKEN).",
     "To download Gemma you need a free Hugging Face access token (one time):\n"
     "  1. Sign in (or sign up) at https://huggingface.co\n"
@@ -231,23 +231,23 @@ MESSAGES = {
     "  3. Open https://huggingface.co/settings/tokens, press \"Create new token\", type \"Read\", copy the token.":
         "Чтобы скачать Gemma, нужен бесплатный токен доступа Hugging Face (это делается один раз):\n"
         "  1. Войдите (или зарегистрируйтесь) на https://huggingface.co\n"
-        "  2. Откройте {page} и нажмите \"Acknowledge license\" / \"Agree and access repository\" (так вы "
+        "  2. Откройте {page} и нажмите «Acknowledge license» / «Agree and access repository» (так вы "
         "принимаете лицензию Google).\n"
-        "  3. Откройте https://huggingface.co/settings/tokens, нажмите \"Create new token\", выберите тип "
-        "\"Read\" и скопируйте токен.",
+        "  3. Откройте https://huggingface.co/settings/tokens, нажмите «Create new token», выберите тип "
+        "«Read» и скопируйте токен.",
     "No Hugging Face token is set, and there is no terminal to ask for one.":
         "Токен Hugging Face не задан, а спросить его негде: нет терминала.",
     "Set the HF_TOKEN environment variable to your token, or run download_model.bat by double-click and paste it "
     "when asked.":
         "Запишите токен в переменную среды HF_TOKEN или запустите download_model.bat двойным щелчком и вставьте "
-        "токен, когда его спросят.",
+        "токен, когда программа его попросит.",
     "Paste your token here (it stays hidden): ": "Вставьте токен (он не отображается): ",
     "No token was entered.": "Токен не введён.",
     "Run download_model.bat again and paste the token.": "Запустите download_model.bat ещё раз и вставьте токен.",
     "Which Gemma 3n? e4b = better, ~15 GB; e2b = lighter, ~11 GB":
         "Какую Gemma 3n скачать? e4b — лучше, ~15 ГБ; e2b — легче, ~11 ГБ",
     "Saved your choice in {file}: {line}": "Ваш выбор сохранён в {file}: {line}",
-    "{folder} is not a complete Gemma 3n checkpoint:": "В папке {folder} не полная модель Gemma 3n:",
+    "{folder} is not a complete Gemma 3n checkpoint:": "В папке {folder} неполная модель Gemma 3n:",
     "Copy the whole model folder (config.json, tokenizer.model, all .safetensors files and the index) or download "
     "it with download_model.bat.":
         "Скопируйте папку модели целиком (config.json, tokenizer.model, все файлы .safetensors и индекс) или "

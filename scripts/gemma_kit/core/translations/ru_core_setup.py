@@ -38,19 +38,19 @@ MESSAGES = {
     "system environment variables\" > Environment Variables), open a new window and run prepare_venv.bat again":
         "удалите CUDA_VISIBLE_DEVICES и CUDA_DEVICE_ORDER из переменных среды Windows (Пуск > «Изменение "
         "системных переменных среды» > Переменные среды), откройте новое окно и запустите prepare_venv.bat ещё раз",
-    "The {name} is too old for PyTorch {torch}.": "{name} слишком старая для PyTorch {torch}.",
+    "The {name} is too old for PyTorch {torch}.": "Видеокарта {name} слишком старая для PyTorch {torch}.",
     "training needs an NVIDIA GPU of compute capability 5.0 or newer; without one it runs on the CPU (very slowly)":
         "для обучения нужна видеокарта NVIDIA с compute capability 5.0 или новее; без неё обучение идёт на "
         "процессоре (очень медленно)",
     "This PyTorch build has no code for the {name}: it has {archs}.":
         "В этой сборке PyTorch нет кода для {name}: в ней есть {archs}.",
-    "A test calculation on the {device} failed: {error}": "Пробное вычисление на {device} не удалось: {error}",
+    "A test calculation on the {device} failed: {error}": "Пробное вычисление на {device} завершилось ошибкой: {error}",
     "restart Windows, update the driver from {url}, then run prepare_venv.bat again":
         "перезагрузите Windows, обновите драйвер с {url} и запустите prepare_venv.bat ещё раз",
     "bitsandbytes (the 4-bit part of training) does not work: {error}":
         "bitsandbytes (4-битная часть обучения) не работает: {error}",
     "the {device} is too old for 4-bit training; a GPU of compute capability 6.0 or newer is needed":
-        "{device} слишком старая для 4-битного обучения; нужна видеокарта с compute capability 6.0 или новее",
+        "видеокарта {device} слишком старая для 4-битного обучения; нужна видеокарта с compute capability 6.0 или новее",
     "run prepare_venv.bat again; if it repeats, delete the .venv folder first":
         "запустите prepare_venv.bat ещё раз; если ошибка повторится, сначала удалите папку .venv",
     "the result was wrong": "результат неверный",
@@ -78,13 +78,13 @@ MESSAGES = {
     "({problem}), as with drivers before about version 510. Every PyTorch {torch} build for NVIDIA cards needs "
     "driver {need} or newer. Update the driver from {url}, restart Windows, then run prepare_venv.bat again.":
         "Найдена видеокарта NVIDIA: {cards}. Драйвер слишком старый: nvidia-smi не сообщает compute "
-        "capability видеокарты ({problem}), как бывает с драйверами старше версии 510. Всем сборкам PyTorch "
+        "capability видеокарты ({problem}), как бывает с драйверами примерно до версии 510. Всем сборкам PyTorch "
         "{torch} для видеокарт NVIDIA нужен драйвер {need} или новее. Обновите драйвер с {url}, перезагрузите "
         "Windows и запустите prepare_venv.bat ещё раз.",
     "nvidia-smi lists {cards}, but ": "nvidia-smi видит {cards}, но ",
     "The NVIDIA driver does not work: {found}{problem}. The CPU build of PyTorch is not installed instead: this "
     "PC has an NVIDIA driver, and training on the processor would take days.":
-        "Драйвер NVIDIA не работает: {found}{problem}. Сборку PyTorch для процессора вместо неё ставить не "
+        "Драйвер NVIDIA не работает: {found}{problem}. Ставить вместо этого сборку PyTorch для процессора не "
         "будем: на этом компьютере есть драйвер NVIDIA, а обучение на процессоре заняло бы дни.",
     "Reinstall the NVIDIA driver from {url} (in its installer choose \"Custom\", then \"Perform a clean "
     "installation\"), restart Windows, then run prepare_venv.bat again.":
@@ -110,8 +110,8 @@ MESSAGES = {
         "Найдено {n} видеокарт NVIDIA.",
     ),
     "{found} Training uses one GPU: the first listed, {name}. The build is chosen for it (also here: {names}).":
-        "{found} Обучение использует одну видеокарту — первую в списке, {name}. Сборка выбрана для неё (ещё "
-        "здесь: {names}).",
+        "{found} Обучение использует одну видеокарту — первую в списке, {name}. Сборка выбрана для неё (другие "
+        "видеокарты здесь: {names}).",
     "{name} (compute capability {compute}, {arch}, driver {driver})":
         "{name} (compute capability {compute}, {arch}, драйвер {driver})",
     "The {card} is too old for PyTorch {torch}: its CUDA builds need compute capability 5.0 or newer.":
@@ -156,7 +156,7 @@ MESSAGES = {
     "from another computer":
         "Python, которым оно создано (в {home}), больше нет: его удалили или обновили, либо папка перенесена с "
         "другого компьютера",
-    "an unrecorded folder": "незаписанной папке",
+    "an unrecorded folder": "неизвестной папке",
     "it was made with a {kind} Python ({base}), and PyTorch needs the 64-bit Python for x64 (AMD64) Windows":
         "оно создано Python {kind} ({base}), а PyTorch нужен 64-битный Python для Windows x64 (AMD64)",
     "it was made in another folder ({made_in}): the kit was moved or copied, and an environment only works where "

@@ -15,7 +15,7 @@ MESSAGES = {
         "Telegram (или меню чата > Экспорт истории чата), формат «Машиночитаемый JSON». {hint}",
     "The JSON reader runs without its C extension (ijson backend '{backend}'), so large exports read about 10x slower. "
     "To fix it: pip install --force-reinstall ijson":
-        "Модуль чтения JSON работает без своего расширения на C (ijson backend '{backend}'), поэтому большие выгрузки "
+        "Модуль чтения JSON работает без расширения на C (бэкенд ijson: '{backend}'), поэтому большие выгрузки "
         "читаются примерно в 10 раз медленнее. Чтобы это исправить: pip install --force-reinstall ijson",
     "Mode: {mode} (from --mode).": "Режим: {mode} (задан через --mode).",
     "Mode: {mode} (from the data_mode setting).": "Режим: {mode} (из настройки data_mode).",
@@ -50,7 +50,7 @@ MESSAGES = {
         "Ожидается одно из: {shapes} Выгрузите чаты в одном из этих форматов или уберите файл из папки.",
     "Save the file again as UTF-8 JSON, or export it again.":
         "Сохраните файл заново как JSON в кодировке UTF-8 или выгрузите его ещё раз.",
-    "{count:,} {unit} skipped: {reason}": "пропущено {count:,} {unit}: {reason}",
+    "{count:,} {unit} skipped: {reason}": "пропущено: {count:,} {unit} ({reason})",
     "no messages found": "сообщений не найдено",
     "Every example kept aside for evaluation is also in the training data (duplicates), so nothing is left to check "
     "the training with.":
@@ -59,7 +59,7 @@ MESSAGES = {
     "Add more (different) conversations to the dataset folder.": "Добавьте в папку dataset больше диалогов (разных).",
     "Could not load {file} ({error}); token counts are a rough estimate.":
         "Не удалось загрузить {file} ({error}); число токенов посчитано приблизительно.",
-    "characters / {ratio:.1f}, no {file} yet": "символы / {ratio:.1f}, файла {file} ещё нет",
+    "characters / {ratio:.1f}, no {file} yet": "число символов / {ratio:.1f}, файла {file} ещё нет",
     "measured with the model's tokenizer on {n_chars:,} characters of the data":
         "измерено токенизатором модели на {n_chars:,} символах данных",
     # ---- the summary printed at the end ----
@@ -79,14 +79,14 @@ MESSAGES = {
     "Skipped:": "Пропущено:",
     "Nothing was skipped.": "Ничего не пропущено.",
     "The full list, with where each reason happened, is in {path}.":
-        "Полный список, с местами, где встретилась каждая причина, — в файле {path}.",
+        "Полный список (и где встретилась каждая причина) — в файле {path}.",
     "Replaced the previous {train} and {eval}.": "Прежние {train} и {eval} заменены.",
     "Wrote {train} ({train_examples:,} examples, {mode} mode) and {eval} ({eval_examples:,} examples).":
         "Записаны {train} (примеров: {train_examples:,}, режим {mode}) и {eval} (примеров: {eval_examples:,}).",
     "Only {n} training examples: enough to test the pipeline, but too few to change the model's style (aim for {aim}+; "
     "more chats help).":
         "Примеров для обучения всего {n}: этого хватит, чтобы проверить, что всё работает, но мало, чтобы изменить "
-        "стиль модели (нужно от {aim}; добавьте больше чатов).",
+        "стиль модели (желательно от {aim}; добавьте больше чатов).",
     "{too_long:,} examples are longer than max_seq_length = {max_seq_length} tokens and will be cut during training "
     "(raise max_seq_length, or use a smaller window_size).":
         "Примеров длиннее max_seq_length = {max_seq_length} токенов: {too_long:,}; при обучении они будут обрезаны "
@@ -193,7 +193,7 @@ MESSAGES = {
         "элемент неожиданного вида (выгрузка повреждена или правилась вручную)",
     "exact duplicate example": "точный повтор примера",
     "message only in duplicate examples (the same text was already written)":
-        "сообщение только из повторяющихся примеров (такой текст уже записан)",
+        "сообщение, которое есть только в повторяющихся примерах (такой текст уже записан)",
     "assistant message opening a dialog (nothing to answer)": "ответ в начале диалога (отвечать не на что)",
     "last message of a dialog got no reply": "последнее сообщение диалога осталось без ответа",
     "message longer than max_message_length": "сообщение длиннее max_message_length",
@@ -234,20 +234,20 @@ MESSAGES = {
     "Telegram chat with a bot": "чат Telegram с ботом",
     "Telegram chat of another type": "чат Telegram другого типа",
     "Telegram service message (joined, pinned, call...)":
-        "служебное сообщение Telegram (вступление, закреп, звонок...)",
+        "служебное сообщение Telegram (вступление в чат, закрепление, звонок...)",
     "voice, video, photo, sticker or file without text": "голосовое, видео, фото, стикер или файл без текста",
     "forwarded message (written by someone else)": "пересланное сообщение (написано не вами)",
     "Telegram chat you left (read only when include_group_chats = true)":
         "чат Telegram, из которого вы вышли (читается только при include_group_chats = true)",
     "Telegram owner (your side, the assistant) in {label}: {owner}":
-        "Владелец в Telegram (вы — сторона ассистента) в {label}: {owner}",
+        "Владелец выгрузки Telegram (ваша сторона, ассистент) в {label}: {owner}",
     "{who} — {why}": "{who} — {why}",
     "nobody": "никто",
     "from the telegram_owner setting": "из настройки telegram_owner",
     "the account owner of this full export (personal_information.user_id)":
         "владелец аккаунта в этой полной выгрузке (personal_information.user_id)",
     "the sender who is not the chat partner {name} ({peer}) in this one-chat export":
-        "отправитель, который не является собеседником {name} ({peer}) в этой выгрузке одного чата",
+        "отправитель, отличный от собеседника {name} ({peer}), в этой выгрузке одного чата",
     "no sender found": "отправители не найдены",
     "a guess: the most frequent sender ({n:,} of {total:,} messages); set telegram_owner in settings.toml if this is "
     "not you":
@@ -297,7 +297,7 @@ MESSAGES = {
     "{n:,} voice messages are already transcribed ({cache}); {left:,} to go.": (
         "{n:,} голосовое сообщение уже расшифровано ({cache}); осталось: {left:,}.",
         "{n:,} голосовых сообщения уже расшифрованы ({cache}); осталось: {left:,}.",
-        "{n:,} голосовых сообщений уже расшифрованы ({cache}); осталось: {left:,}.",
+        "{n:,} голосовых сообщений уже расшифровано ({cache}); осталось: {left:,}.",
     ),
     "The transcribe_voice setting is \"no\", so there is nothing to transcribe.":
         "Настройка transcribe_voice равна \"no\", поэтому расшифровывать нечего.",

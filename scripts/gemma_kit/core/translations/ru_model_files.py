@@ -71,7 +71,7 @@ MESSAGES = {
         "Записано: {folder} ({size}); тензоров: {total}, частей (shards): {shards}; изменено адаптером: {changed}, "
         "остальные ({others}) {kept}.",
     "Left out {count} .safetensors file(s) of the base folder that are not part of the checkpoint: {names}":
-        "Пропущены файлы .safetensors из папки исходной модели, не входящие в неё (всего {count}): {names}",
+        "Пропущены файлы .safetensors в папке исходной модели, которые не относятся к самой модели (всего {count}): {names}",
 
     # ---- merge-lora: reading the adapter, the arithmetic, the shards ----
     "Train a plain LoRA adapter (finetune_gemma.bat does), then run merge_lora.bat again.":
@@ -190,12 +190,12 @@ MESSAGES = {
         "В {pointer} домашней папкой LM Studio указана {home}, но такой папки нет; поиск продолжается в папках "
         "LM Studio по умолчанию.",
     "could not read LM Studio's settings file {path} ({error}); its models-folder setting is ignored.":
-        "не удалось прочитать файл настроек LM Studio {path} ({error}); его папка моделей не учитывается.",
+        "не удалось прочитать файл настроек LM Studio {path} ({error}); указанная в нём папка моделей не учитывается.",
     "LM Studio's settings ({path}) name {folder} as its models folder, but that folder does not exist (a drive that "
     "is not connected?); looking in LM Studio's default folders instead.":
         "В настройках LM Studio ({path}) папкой моделей указана {folder}, но такой папки нет (диск не подключён?); "
         "поиск продолжается в папках LM Studio по умолчанию.",
-    "the copy for LM Studio": "копии для LM Studio",
+    "the copy for LM Studio": "копирования в LM Studio",
     "Copying to LM Studio": "Копирование в LM Studio",
     "There is no GGUF file at {path} yet.": "Файла GGUF {path} пока нет.",
     "Run convert_to_gguf.bat first.": "Сначала запустите convert_to_gguf.bat.",
@@ -205,20 +205,20 @@ MESSAGES = {
     "LM Studio's models folder was not found (is LM Studio installed and started once?).":
         "Папка моделей LM Studio не найдена (LM Studio установлен и хотя бы раз запускался?).",
     "Import the file by hand: in LM Studio open My Models -> Import, and choose {path}":
-        "Добавьте файл вручную: в LM Studio откройте My Models -> Import и выберите {path}",
+        "Добавьте файл вручную: в LM Studio откройте «My Models» > «Import» и выберите {path}",
     "Or set lmstudio_models_dir in settings.toml and run this again.":
         "Или укажите lmstudio_models_dir в settings.toml и запустите этот шаг снова.",
     "LM Studio's models folder: {path} ({reason}).": "Папка моделей LM Studio: {path} ({reason}).",
     "Open LM Studio: the model is under My Models as {publisher}/{model}. If LM Studio was open, press the refresh "
     "button in My Models.":
-        "Откройте LM Studio: модель находится в My Models под именем {publisher}/{model}. Если LM Studio был "
-        "открыт, нажмите кнопку обновления в My Models.",
+        "Откройте LM Studio: модель находится в «My Models» под именем {publisher}/{model}. Если LM Studio был "
+        "открыт, нажмите кнопку обновления в «My Models».",
     "lmstudio_try_reply is on, but LM Studio's `lms` command was found neither on PATH nor in ~/.lmstudio/bin, so "
     "the model was not tried in LM Studio: load it there by hand.":
-        "lmstudio_try_reply включена, но команда `lms` из LM Studio не найдена ни в PATH, ни в ~/.lmstudio/bin, "
+        "Настройка lmstudio_try_reply включена, но команда `lms` из LM Studio не найдена ни в PATH, ни в ~/.lmstudio/bin, "
         "поэтому модель в LM Studio не проверялась: загрузите её там вручную.",
     "Loading {model} in LM Studio to ask it {question!r} (lmstudio_try_reply)...":
-        "Загрузка {model} в LM Studio, чтобы задать вопрос {question!r} (lmstudio_try_reply)...",
+        "Загружаем {model} в LM Studio, чтобы задать вопрос {question!r} (lmstudio_try_reply)...",
     "LM Studio could not load {path}: {output}": "LM Studio не смог загрузить {path}: {output}",
     "Open LM Studio and load the model by hand to see the whole message.":
         "Откройте LM Studio и загрузите модель вручную, чтобы увидеть сообщение целиком.",
@@ -240,11 +240,11 @@ MESSAGES = {
     # ---- demo ----
     "the demo": "демо",
     "{folder} already holds files that the demo did not make; it will not delete them.":
-        "В {folder} уже есть файлы, созданные не демо; удалять их демо не будет.",
+        "В {folder} уже есть файлы, которые создало не демо; удалять их демо не будет.",
     "Give the demo an empty or new folder with --output, or leave --output out (output/demo).":
         "Укажите для демо пустую или новую папку в --output или не указывайте --output (будет output/demo).",
     "Building a tiny random Gemma 3n (real file layout, random weights) ...":
-        "Создание крошечной случайной Gemma 3n (настоящее устройство файлов, случайные веса) ...",
+        "Создание крошечной случайной Gemma 3n (настоящая структура файлов, случайные веса) ...",
 }
 
 # tr_n reads a count's three Russian forms from its singular id; its plural id (also checked by the tests) holds

@@ -11,7 +11,7 @@ MESSAGES = {
     "Self-check skipped (--no-check).": "Самопроверка пропущена (--no-check).",
     "{merged} was merged from the adapter in {adapter}, which has changed since (trained again?). This GGUF does not "
     "include that newer training: run merge_lora.bat, then convert again.":
-        "{merged} объединена с адаптером из {adapter}, но с тех пор адаптер изменился (обучение запускали снова?). "
+        "Модель {merged} получена объединением с адаптером из {adapter}, но с тех пор адаптер изменился (обучение запускали снова?). "
         "В этом файле GGUF нового обучения нет: запустите merge_lora.bat, затем преобразуйте заново.",
     "Checking the written file...": "Проверка записанного файла...",
     "{dest} was written, but llama.cpp's check found that it would not work in LM Studio:\n  - {problems}":
@@ -66,7 +66,7 @@ MESSAGES = {
     "under My Models and chat: the Gemma chat template inside the file is used automatically.":
         'Чтобы открыть модель в LM Studio, запустите install_to_lmstudio.bat (он положит файл туда, где LM Studio '
         'ищет модели), или выполните `lms import "{dest}"`, или скопируйте файл в папку моделей LM Studio как '
-        "<publisher>/<model>/{name}. Затем выберите модель в My Models и начинайте чат: шаблон чата Gemma "
+        "<publisher>/<model>/{name}. Затем выберите модель в «My Models» и начинайте чат: шаблон чата Gemma "
         "из файла подключится сам.",
 
     # ---- convert-gguf: checks of the merged model before converting ----
@@ -77,7 +77,7 @@ MESSAGES = {
         "Скопируйте туда tokenizer.model из папки исходной модели (в models/) или снова запустите merge_lora.bat "
         "(он копирует токенизатор).",
     "{config} lacks {keys}, which a Gemma 3n config always has.":
-        "В {config} нет {keys}, а в настройках Gemma 3n это есть всегда.",
+        "В {config} нет {keys}, а в config.json модели Gemma 3n это всегда есть.",
     "Copy config.json from the base model's folder (under models/), or run merge_lora.bat again.":
         "Скопируйте config.json из папки исходной модели (в models/) или снова запустите merge_lora.bat.",
     "{key} is {value!r}; llama.cpp always uses {fixed}": "{key} = {value!r}, а llama.cpp всегда использует {fixed}",
@@ -141,7 +141,7 @@ MESSAGES = {
         "преобразователь его не записывает.",
     "Convert an unmodified Gemma 3n fine-tune.": "Преобразуйте дообученную Gemma 3n без изменений в её настройках.",
     "{path} is not a valid SentencePiece tokenizer ({error}).":
-        "{path} — не рабочий токенизатор SentencePiece ({error}).",
+        "{path} не читается как токенизатор SentencePiece ({error}).",
     "Copy tokenizer.model again from the base model's folder (under models/).":
         "Скопируйте tokenizer.model заново из папки исходной модели (в models/).",
     "Copy it again from the base model's folder (under models/).":
@@ -194,16 +194,16 @@ MESSAGES = {
     "the file has no chat template, so LM Studio would not know Gemma's turn format":
         "в файле нет шаблона чата, поэтому LM Studio не знал бы формат реплик Gemma",
     "the chat template in the file does not render ({error_type}: {error})":
-        "шаблон чата в файле не срабатывает ({error_type}: {error})",
+        "шаблон чата в файле не работает ({error_type}: {error})",
     "the chat template in the file does not render Gemma's turns":
         "шаблон чата в файле не размечает реплики Gemma",
     "llama.cpp could not load the file ({error}); run with --debug and see dev_log.txt for the known causes":
         "llama.cpp не смог загрузить файл ({error}); запустите с --debug, известные причины описаны в dev_log.txt",
     "<end_of_turn> does not end generation, so replies would run on past the model's turn":
-        "<end_of_turn> не останавливает генерацию, поэтому ответы не заканчивались бы на реплике модели",
+        "<end_of_turn> не останавливает генерацию, поэтому ответы продолжались бы и после реплики модели",
     "Self-check of the .gguf FAILED:": "Самопроверка .gguf НЕ ПРОЙДЕНА:",
     "all {count} tensors with their planned shapes and types, ":
-        "тензоров на месте: {count}, все с задуманными размерами и типами; ",
+        "тензоров на месте: {count}, все с ожидаемыми размерами и типами; ",
     "Self-check: the file is complete ({tensors}finite values in a sample of every tensor, a chat template that "
     "renders Gemma's turns, the right <bos>/<eos> and turn-marker tokens).":
         "Самопроверка: файл в порядке ({tensors}в выборке из каждого тензора нет NaN и бесконечностей, шаблон чата "
@@ -212,7 +212,7 @@ MESSAGES = {
         "  Проверено без запуска модели (llama.cpp здесь не установлен); запустит её LM Studio.",
     "Self-check: the file works (llama.cpp loads it, the chat template renders, the turn markers are special "
     "tokens, <end_of_turn> ends a reply).":
-        "Самопроверка: файл работает (llama.cpp его загружает, шаблон чата срабатывает, метки реплик — "
+        "Самопроверка: файл работает (llama.cpp его загружает, шаблон чата работает, метки реплик — "
         "специальные токены, <end_of_turn> завершает ответ).",
     "  Sample reply: {reply!r}": "  Пример ответа: {reply!r}",
     "  The reply ended by itself after {count} tokens.": "  Ответ завершился сам (токенов: {count}).",

@@ -24,7 +24,7 @@ MESSAGES = {
         "Начинаем заново: удалены {n} старые контрольные точки в {folder}.",
         "Начинаем заново: удалено {n} старых контрольных точек в {folder}."),
     "Device: {device}. Precision: 4-bit NF4 weights, {dtype} compute; why: {why}.":
-        "Устройство: {device}. Точность: веса 4-bit NF4, вычисления в {dtype}; почему: {why}.",
+        "Устройство: {device}. Точность: веса в 4-битном формате NF4, вычисления в {dtype}; почему: {why}.",
     "no CUDA GPU found: training runs on the CPU. That is fine for the demo's tiny model and far too slow for the "
     "real Gemma 3n (days). Install the CUDA build of PyTorch on a machine with an NVIDIA GPU.":
         "видеокарта с CUDA не найдена: обучение пойдёт на процессоре. Для крошечной демо-модели это нормально, "
@@ -43,7 +43,7 @@ MESSAGES = {
     "; {count:,} lost their oldest turns to fit {limit} tokens":
         "; у {count:,} убраны самые старые реплики, чтобы уложиться в {limit} токенов",
     "; {count:,} skipped as longer than {limit} tokens even alone (lines {lines})":
-        "; {count:,} пропущено: даже без истории длиннее {limit} токенов (строки {lines})",
+        "; пропущено (даже без истории длиннее {limit} токенов): {count:,} (строки {lines})",
     "Every example in {path} is longer than max_seq_length = {limit} tokens.":
         "Все примеры в {path} длиннее max_seq_length = {limit} токенов.",
     "Raise max_seq_length in settings.toml (more memory), or prepare the dataset with shorter dialogs "
@@ -63,7 +63,7 @@ MESSAGES = {
     "use the smaller model (model = \"E2B\" in settings.toml, then download_model.bat)":
         "возьмите модель поменьше (model = \"E2B\" в settings.toml, затем download_model.bat)",
     "Since the last training run in {folder} its plan changed: {changes}.":
-        "С прошлого обучения в {folder} изменился его план: {changes}.",
+        "С прошлого запуска обучения в {folder} изменился план обучения: {changes}.",
     "Run finetune_gemma.bat --resume to continue from {checkpoint} with the new plan, or --restart to start over "
     "(the old checkpoints are deleted).":
         "Запустите finetune_gemma.bat --resume, чтобы продолжить с {checkpoint} по новому плану, или --restart, "
@@ -91,7 +91,7 @@ MESSAGES = {
         "gemma-kit merge-lora --adapter \"{checkpoint}\".",
     "To train again from the start, run finetune_gemma.bat --restart; to train further, raise max_steps or "
     "num_epochs and run it with --resume.":
-        "Чтобы обучить заново, запустите finetune_gemma.bat --restart; чтобы дообучить дольше, увеличьте max_steps "
+        "Чтобы обучить заново, запустите finetune_gemma.bat --restart; чтобы обучать дальше, увеличьте max_steps "
         "или num_epochs и запустите с --resume.",
     # ---- memory check (training/memory_check.py)
     "{problem} Starting anyway (--ignore-memory-check).": "{problem} Всё равно запускаем (--ignore-memory-check).",
@@ -112,7 +112,7 @@ MESSAGES = {
         "Закройте программы, которые занимают видеокарту (игры, видео, LM Studio или Ollama с загруженной моделью)",
     "4-bit projections": "4-битные проекции",
     "altup/laurel/per-layer": "altup/laurel/послойные",
-    "embeddings + tied head": "эмбеддинги + общий выход",
+    "embeddings + tied head": "эмбеддинги + общий выходной слой",
     "per-layer table": "послойная таблица",
     "LoRA + optimizer": "LoRA + оптимизатор",
     "activations": "активации",
@@ -121,7 +121,7 @@ MESSAGES = {
     "CUDA context": "контекст CUDA",
     "total": "всего",
     "GB": "ГБ",
-    "Estimated GPU memory for {label}:": "Сколько видеопамяти нужно (оценка) для {label}:",
+    "Estimated GPU memory for {label}:": "Оценка видеопамяти для {label}:",
     "(in CPU RAM: {size:.2f} GB of RAM instead)": "(в оперативной памяти: {size:.2f} ГБ вместо видеопамяти)",
     "a smaller max_seq_length (e.g. --set max_seq_length=512)":
         "меньший max_seq_length (например, --set max_seq_length=512)",
@@ -129,7 +129,7 @@ MESSAGES = {
         "{model}, пресет {preset} (ранг LoRA {rank}, max_seq_length {length} x пакет {batch})",
     "on the GPU": "в видеопамяти",
     "in CPU RAM": "в оперативной памяти",
-    "in RAM, looked up as it would be beside a GPU": "в оперативной памяти, как было бы рядом с видеокартой",
+    "in RAM, looked up as it would be beside a GPU": "в оперативной памяти (как и при обучении на видеокарте)",
     "computed {chunk} tokens at a time, assistant tokens only":
         "считается по {chunk} токенов за раз, только по токенам ответов",
     "over all logits at once (chunked_loss = false)": "по всем логитам сразу (chunked_loss = false)",
@@ -138,29 +138,29 @@ MESSAGES = {
     "(no GPU here: these figures are what an NVIDIA GPU with bfloat16 would need; on this computer the run uses "
     "ordinary RAM and nothing is refused)":
         "(видеокарты здесь нет: столько понадобилось бы видеокарте NVIDIA с bfloat16; на этом компьютере "
-        "обучение берёт обычную оперативную память, и запуск не запрещается)",
+        "обучение использует обычную оперативную память, и запуск не блокируется)",
     "fits.": "помещается.",
     "tight (within the estimate's error): it will try.": "впритык (в пределах погрешности оценки): попробуем.",
     "does NOT fit while other programs use the GPU.": "НЕ помещается, пока видеокарту занимают другие программы.",
-    "does NOT fit on this GPU.": "НЕ помещается на эту видеокарту.",
+    "does NOT fit on this GPU.": "НЕ помещается в память этой видеокарты.",
     "{model}, {preset}: ~{need:.1f} GB beyond the CUDA context; {free:.1f} GB of the {total:.1f} GB on {gpu} are "
     "free: {verdict}":
         "{model}, {preset}: ~{need:.1f} ГБ сверх контекста CUDA; на {gpu} свободно {free:.1f} ГБ из "
         "{total:.1f} ГБ: {verdict}",
     "To fit: {setups}.": "Чтобы поместилось: {setups}.",
     "If the steps are very slow, the GPU is borrowing ordinary RAM: use one of these.":
-        "Если шаги идут очень медленно, видеокарта заняла обычную оперативную память: выберите что-то из этого.",
+        "Если шаги идут очень медленно, видеокарте не хватает своей памяти и она использует оперативную: выберите что-то из этого.",
     # ---- schedule (training/schedule.py)
     "max_steps = {total} decides the length ({passes:.1f} passes over the data).":
         "Длину задаёт max_steps = {total} (проходов по данным: {passes:.1f}).",
     "Small dataset: {updates} updates would barely change the model, so it makes {raised} passes instead of "
     "{epochs} (the most for '{preset}'; set num_epochs to choose yourself).":
         "Набор данных небольшой: шагов обучения было бы всего {updates}, и модель почти не изменилась бы, поэтому "
-        "проходов по данным будет {raised}, а не {epochs} (больше всего для '{preset}'; чтобы выбрать самим, задайте num_epochs).",
+        "проходов по данным будет {raised}, а не {epochs} (это максимум для пресета '{preset}'; чтобы выбрать самостоятельно, задайте num_epochs).",
     "Large dataset: the run stops after {cap:,} updates instead of {total:,} ({seen:,} examples seen, about "
     "{passes:.2f} passes) so it ends in hours, not days; set max_steps to train longer.":
         "Набор данных большой: обучение остановится после {cap:,} шагов вместо {total:,} (модель увидит {seen:,} "
-        "примеров, около {passes:.2f} прохода), чтобы уложиться в часы, а не дни; чтобы учить дольше, задайте "
+        "примеров, около {passes:.2f} прохода), чтобы уложиться в часы, а не дни; чтобы обучать дольше, задайте "
         "max_steps.",
     "Training plan ({preset} preset): {examples:,} training examples, {tokens:,} tokens, {replies:,} of them in the "
     "replies the model learns (each reply once).":
@@ -171,17 +171,17 @@ MESSAGES = {
     "{n} pass over the data": ("{n} проход по данным", "{n} прохода по данным", "{n} проходов по данным"),
     "{n} passes over the data": ("{n} проход по данным", "{n} прохода по данным", "{n} проходов по данным"),
     ": {updates:,} updates; learning rate {rate:g}, warming up over the first {warmup} updates.":
-        ": шагов обучения — {updates:,}; скорость обучения {rate:g}, разгон за первые шаги: {warmup}.",
+        ": шагов обучения — {updates:,}; скорость обучения {rate:g}, разогрев на первых шагах: {warmup}.",
     "Evaluation and a checkpoint every {every} updates: {evaluations} evaluations of {count:,} held-out examples. "
     "The checkpoint with the lowest eval loss becomes the adapter.":
-        "Шагов обучения между проверками (каждая с контрольной точкой): {every}; проверок — {evaluations}, на "
-        "{count:,} отложенных примерах. Адаптером станет контрольная точка с наименьшим loss на проверочных примерах "
+        "Шагов обучения между проверками (каждая с контрольной точкой): {every}; проверок — {evaluations}, проверочных "
+        "примеров — {count:,}. Адаптером станет контрольная точка с наименьшим loss на проверочных примерах "
         "(чем меньше, тем лучше).",
     "Time: about {seconds:.1f} s per update ({source}), about {duration} in all, evaluations included.":
         "Время: около {seconds:.1f} с на шаг обучения ({source}), всего около {duration} вместе с проверками.",
     "Time: the progress bar shows it after the first updates (no earlier run on this machine to measure from).":
-        "Время: индикатор выполнения покажет его после первых шагов (на этом компьютере ещё не обучали, "
-        "мерить не по чему).",
+        "Время: индикатор выполнения покажет его после первых шагов (на этом компьютере обучение ещё не "
+        "запускалось, измерять не по чему).",
     "{minutes} min": "{minutes} мин",
     "{hours} h {minutes:02d} min": "{hours} ч {minutes:02d} мин",
     # ---- collate: the training files
@@ -225,7 +225,7 @@ MESSAGES = {
         "не будет пользоваться ни одна программа: {folders}",
     "step {step}: the loss or the gradients were not finite (NaN or infinity); this update was skipped ({in_a_row} "
     "in a row, {in_run} in this run).":
-        "шаг {step}: loss или градиенты не конечны (NaN или бесконечность); этот шаг обучения пропущен "
+        "шаг {step}: в loss или градиентах появились NaN или бесконечность; этот шаг обучения пропущен "
         "(подряд: {in_a_row}, всего за обучение: {in_run}).",
     "Reply:": "Ответ:",
     "Ctrl+C: finishing this step, then saving a checkpoint. Press Ctrl+C again to stop at once (without saving).":
@@ -234,38 +234,38 @@ MESSAGES = {
     "The checkpoint to continue from is at step {step}, and this run has {total} steps in all: there is nothing "
     "left to train.":
         "Контрольная точка, с которой нужно продолжить, — на шаге {step}, а всего в этом обучении шагов: {total}. "
-        "Учить больше нечего.",
+        "Обучать больше нечего.",
     "To train a new adapter on the new data or settings, run finetune_gemma.bat --restart. To train the finished "
     "adapter longer, raise num_epochs (or max_steps) and use --resume.":
         "Чтобы обучить новый адаптер на новых данных или настройках, запустите finetune_gemma.bat --restart. "
         "Чтобы дообучить готовый адаптер дольше, увеличьте num_epochs (или max_steps) и запустите с --resume.",
     "The checkpoint is at the run's last step ({step}): nothing left to train; writing the adapter.":
-        "Контрольная точка — на последнем шаге обучения ({step}): учить больше нечего, записываем адаптер.",
+        "Контрольная точка — на последнем шаге обучения ({step}): обучать больше нечего, записываем адаптер.",
     "Training": "Обучение",
     "step": "шаг",
     # ---- trainer and the Gemma 3n patches
     "Gemma 3n patch: the loss is computed {chunk} tokens at a time over the assistant tokens only, without holding "
     "the logits of the whole batch (same loss and gradients).":
-        "Патч Gemma 3n: loss считается по {chunk} токенов за раз и только по токенам ответов, не держа в памяти "
+        "Патч Gemma 3n: loss считается по {chunk} токенов за раз и только по токенам ответов, не храня в памяти "
         "логиты всего пакета (loss и градиенты те же).",
     "Gemma 3n patch: keeping {count} kinds of layers out of 4-bit (altup, laurel, per-layer input, output head); "
     "embeddings are never 4-bit.":
         "Патч Gemma 3n: видов слоёв, которые не сжимаются до 4 бит: {count} (altup, laurel, послойный вход, "
         "выходной слой); эмбеддинги до 4 бит не сжимаются никогда.",
     "Gemma 3n patch: loaded only the text model (Gemma3nForCausalLM); vision and audio are not in memory.":
-        "Патч Gemma 3n: загружена только текстовая модель (Gemma3nForCausalLM); зрения и звука в памяти нет.",
+        "Патч Gemma 3n: загружена только текстовая модель (Gemma3nForCausalLM); блоков изображений и звука в памяти нет.",
     "Gemma 3n patch: KV cache off while training (activation checkpointing recomputes instead).":
-        "Патч Gemma 3n: KV-кэш на время обучения выключен (activation checkpointing пересчитывает вместо него).",
+        "Патч Gemma 3n: KV-кэш на время обучения выключен (вместо него активации пересчитываются: activation checkpointing).",
     "Gemma 3n patch: the per-layer embedding table ({size:.2f} GB, {dtype}) stays in CPU RAM; each step looks up "
     "only its tokens' rows and sends them to {device}.":
         "Патч Gemma 3n: послойная таблица эмбеддингов ({size:.2f} ГБ, {dtype}) остаётся в оперативной памяти; "
         "на каждом шаге из неё берутся только строки нужных токенов и отправляются на {device}.",
     # ---- model loading
-    "vision tower": "блок зрения",
-    "audio tower": "блок звука",
+    "vision tower": "блок обработки изображений",
+    "audio tower": "блок обработки звука",
     "vision embedder": "эмбеддер изображений",
     "audio embedder": "эмбеддер звука",
-    "unused k/v of the KV-shared layers": "неиспользуемые k/v слоёв с общим KV",
+    "unused k/v of the KV-shared layers": "неиспользуемые k/v слоёв с общим KV-кэшем",
     "other non-text tensors": "прочие нетекстовые тензоры",
     "Nothing of the checkpoint was left out.": "Из файлов модели загружено всё.",
     "{label} ({count} tensors, {millions:,.1f} M parameters)":
@@ -279,7 +279,7 @@ MESSAGES = {
     "this GPU computes in bfloat16 natively": "эта видеокарта умеет считать в bfloat16",
     "this GPU has no native bfloat16, and Gemma 3n overflows in float16 (activations beyond 65,504 become "
     "inf/NaN), so the parts that are not 4-bit run in float32: slower, and they take twice the memory":
-        "эта видеокарта не умеет bfloat16, а в float16 у Gemma 3n переполнение (активации больше 65 504 "
+        "эта видеокарта не поддерживает bfloat16, а в float16 у Gemma 3n переполнение (активации больше 65 504 "
         "превращаются в inf/NaN), поэтому всё, что не в 4 битах, считается во float32: медленнее, и памяти эти "
         "части занимают вдвое больше",
     "on a CPU float32 is faster than bfloat16, and exact": "на процессоре float32 быстрее bfloat16 и точнее",
@@ -297,8 +297,8 @@ MESSAGES = {
     "Close other programs, or let Windows manage the paging file size (System > About > Advanced system settings "
     "> Performance > Advanced > Virtual memory), with at least 20 GB free on drive C:; then run this step again.":
         "Закройте другие программы или разрешите Windows самой выбирать размер файла подкачки (Система > О системе "
-        "> Дополнительные параметры системы > Быстродействие > Дополнительно > Виртуальная память), и чтобы на "
-        "диске C: было свободно не меньше 20 ГБ; затем запустите этот шаг снова.",
+        "> Дополнительные параметры системы > Быстродействие > Дополнительно > Виртуальная память); на "
+        "диске C: должно быть свободно не меньше 20 ГБ. Затем запустите этот шаг снова.",
     # ---- resume
     "the adapter has another size": "у адаптера другой размер",
     "the adapter belongs to another model": "адаптер обучен для другой модели",
@@ -310,7 +310,7 @@ MESSAGES = {
     "examples per update": "примеров на шаг обучения",
     "passes": "проходов по данным",
     "updates between evaluations": "шагов обучения между проверками",
-    "warmup updates": "шагов разгона",
+    "warmup updates": "шагов разогрева",
     "{folder} holds checkpoints but no record ({record}) of the settings and data they were trained with.":
         "В {folder} есть контрольные точки, но нет записи ({record}) о том, с какими настройками и данными они "
         "обучены.",
@@ -319,13 +319,13 @@ MESSAGES = {
         "Запустите finetune_gemma.bat --resume, чтобы всё равно продолжить с последней, или --restart, чтобы "
         "начать заново (старые контрольные точки будут удалены).",
     "The checkpoints in {folder} cannot continue with this run: {changes}.":
-        "Контрольные точки в {folder} нельзя продолжить с такими настройками: {changes}.",
+        "С контрольных точек в {folder} нельзя продолжить это обучение: {changes}.",
     "Run finetune_gemma.bat --restart to train a new adapter from the start (the old checkpoints are deleted), or "
     "change the setting back.":
         "Запустите finetune_gemma.bat --restart, чтобы обучить новый адаптер с начала (старые контрольные точки "
         "будут удалены), или верните прежнее значение настройки.",
     "Since the last training run in {folder} these changed: {changes}.":
-        "С прошлого обучения в {folder} изменилось: {changes}.",
+        "С прошлого запуска обучения в {folder} изменилось: {changes}.",
     "Run finetune_gemma.bat --resume to continue from {checkpoint} with the new values, or --restart to start over "
     "(the old checkpoints are deleted).":
         "Запустите finetune_gemma.bat --resume, чтобы продолжить с {checkpoint} с новыми значениями, или --restart, "
@@ -338,7 +338,7 @@ MESSAGES = {
         "Удалите папку {folder}, чтобы продолжить с предыдущей контрольной точки, или начните заново: "
         "finetune_gemma.bat --restart.",
     "cannot be read as JSON": "не читается как JSON",
-    "is not a valid .safetensors file": "— не настоящий файл .safetensors",
+    "is not a valid .safetensors file": "— неправильный файл .safetensors",
     "holds something other than tensors and numbers, so PyTorch's safe loader refuses it":
         "содержит не только тензоры и числа, поэтому безопасный загрузчик PyTorch его не открывает",
     "is cut short or is not a PyTorch file": "обрезан или это не файл PyTorch",
@@ -355,7 +355,7 @@ MESSAGES = {
     "the lowest eval loss ({loss:.4g}) of {evaluated} evaluations; the last step {last_step} had {last_loss:.4g} "
     "(training further made it worse)":
         "наименьший loss на проверочных примерах ({loss:.4g}) из всех проверок ({evaluated}); на последнем шаге "
-        "{last_step} было {last_loss:.4g} (дальнейшее обучение сделало хуже)",
+        "{last_step} было {last_loss:.4g} (дальнейшее обучение его ухудшило)",
     "measured in the last run on {device}: {speed:,.0f} tokens/s":
         "измерено в прошлый раз на {device}: {speed:,.0f} токенов/с",
     "Trained {steps} steps: train loss {first:.4g} -> {last:.4g}; padding {padding:.1f}% of the batch tokens.":
@@ -365,8 +365,8 @@ MESSAGES = {
     "Best checkpoints kept: {best}.": "Сохранены лучшие контрольные точки: {best}.",
     "The adapter is step {step}'s: {reason}.": "Адаптер взят с шага {step}: {reason}.",
     "The last step's adapter stays in {folder} (merge_lora.bat --adapter \"{folder}\" merges it instead).":
-        "Адаптер последнего шага остаётся в {folder} (merge_lora.bat --adapter \"{folder}\" объединит с моделью "
-        "его).",
+        "Адаптер последнего шага остаётся в {folder} (чтобы объединить с моделью именно его: "
+        "merge_lora.bat --adapter \"{folder}\").",
     "GPU memory: peak {peak:.2f} GB in tensors (the estimate was {estimate:.2f} GB).":
         "Видеопамять: пик {peak:.2f} ГБ в тензорах (по оценке было {estimate:.2f} ГБ).",
     "Skipped {n} update(s) with NaN/infinite values (steps {steps}).": (
@@ -381,12 +381,12 @@ MESSAGES = {
     "Lower learning_rate (e.g. --set learning_rate=5e-5) and run finetune_gemma.bat --restart. If it happens "
     "again, check the dataset for very long or odd examples.":
         "Уменьшите learning_rate (например, --set learning_rate=5e-5) и запустите finetune_gemma.bat --restart. "
-        "Если повторится, поищите в наборе данных очень длинные или странные примеры.",
+        "Если это повторится, поищите в наборе данных очень длинные или странные примеры.",
     "The last good checkpoint is {folder} (step {step}).": "Последняя исправная контрольная точка: {folder} (шаг {step}).",
     "Lower learning_rate (e.g. --set learning_rate=5e-5) and run finetune_gemma.bat --resume (the updates with NaN "
     "were skipped, so the latest checkpoint still holds that step's weights), or --restart. If it happens again, "
     "check the dataset for very long or odd examples.":
         "Уменьшите learning_rate (например, --set learning_rate=5e-5) и запустите finetune_gemma.bat --resume "
         "(шаги с NaN были пропущены, так что в последней контрольной точке исправные веса) или --restart. Если "
-        "повторится, поищите в наборе данных очень длинные или странные примеры.",
+        "это повторится, поищите в наборе данных очень длинные или странные примеры.",
 }

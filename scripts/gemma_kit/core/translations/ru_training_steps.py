@@ -7,7 +7,7 @@ MESSAGES = {
     # ---- TensorBoard
     "Starting TensorBoard on {folder} at {url}  (Ctrl+C to stop)":
         "Запускаем TensorBoard для {folder} по адресу {url}  (остановить: Ctrl+C)",
-    "There are no training runs in {folder} yet.": "В {folder} пока нет ни одного обучения.",
+    "There are no training runs in {folder} yet.": "В {folder} пока нет ни одного запуска обучения.",
     "Run finetune_gemma.bat first; its curves appear here while it trains.":
         "Сначала запустите finetune_gemma.bat: графики его обучения появятся здесь прямо во время работы.",
     # ---- the before/after report (steps/report.py), console and HTML page
@@ -57,7 +57,7 @@ MESSAGES = {
     "base:": "исходная:",
     "fine-tuned:": "дообученная:",
     "Report with {count} held-out dialogs: {path}  (open it in a browser)":
-        "Отчёт (проверочных диалогов: {count}): {path}  (откройте его в браузере)",
+        "Отчёт по проверочным диалогам ({count}): {path}  (откройте его в браузере)",
     # ---- doctor
     "Python {versions} is needed (the kit's libraries do not install on other versions); run prepare_venv.bat, "
     "which offers to install Python 3.12 and rebuilds .venv with it":
@@ -78,7 +78,7 @@ MESSAGES = {
         "ещё раз, он заменит её сборкой с CUDA для этой видеокарты",
     "the NVIDIA driver {driver} is too old for this PyTorch build (CUDA {cuda} needs {needed} or newer): update it "
     "from {url} and restart Windows":
-        "драйвер NVIDIA {driver} слишком старый для этой сборки PyTorch (CUDA {cuda} нужен {needed} или новее): "
+        "драйвер NVIDIA {driver} слишком старый для этой сборки PyTorch (для CUDA {cuda} нужен {needed} или новее): "
         "обновите его с {url} и перезагрузите Windows",
     "this PyTorch build (CUDA {cuda}) has no code for the {gpu} (sm_{capability}): run prepare_venv.bat again, it "
     "installs the build for this card":

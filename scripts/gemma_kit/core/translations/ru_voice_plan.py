@@ -3,7 +3,7 @@ shared words (verdicts, part names) are ru_training's."""
 
 MESSAGES = {
     "altup/laurel/per-layer ({kind})": "altup/laurel/послойные ({kind})",
-    "embeddings + tied head ({kind})": "эмбеддинги + общая выходная голова ({kind})",
+    "embeddings + tied head ({kind})": "эмбеддинги + общий выходной слой ({kind})",
     "per-layer table ({kind})": "послойная таблица ({kind})",
     "audio encoder ({kind})": "аудиокодировщик ({kind})",
     "working memory ({batch} pieces)": "рабочая память ({batch} фрагм.)",
