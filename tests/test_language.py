@@ -259,3 +259,13 @@ def test_russian_numbers_use_a_space_and_a_decimal_comma(monkeypatch):
         "12\u00a0345 примеров, 0,5 мин, lr 0.0002"   # a value as typed in settings.toml keeps its dot
     monkeypatch.setattr(language, "_current", "en")
     assert tr("{n:,} examples, {x:.1f} min, lr {lr}", n=12345, x=0.5, lr=0.0002) == "12,345 examples, 0.5 min, lr 0.0002"
+
+
+def test_a_yes_no_question_takes_a_russian_answer(monkeypatch):
+    from gemma_kit.core import console
+
+    monkeypatch.setattr(console, "is_interactive", lambda: True)
+    answers = iter(["Да", "н"])
+    monkeypatch.setattr("builtins.input", lambda prompt: next(answers))
+    assert console.ask_choice("Объединить?", ["yes", "no"], "no") == "yes"
+    assert console.ask_choice("Объединить?", ["yes", "no"], "yes") == "no"
