@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -132,15 +133,38 @@ def test_no_file_in_scripts_is_over_400_lines():
     assert long == {}
 
 
+# A note a reader could go looking for: any *.md named in the product (URLs aside), and any path that climbs out of
+# the repository into a folder or a note beside it.
+MARKDOWN_NAME = re.compile(r"(?<![\w.-])(?:[\w.-]+/)*([\w.-]+\.md)\b")
+CLIMBS_OUT = re.compile(r"(?<![.\w])\.\.[/\\][\w.-]+(?:[/\\]|\.md\b)")
+URL = re.compile(r"https?://\S+")
+# Other projects' files the code cites for a fact, named with their project beside them (not notes of ours).
+CITED_FILES_OF_OTHER_PROJECTS = {"RELEASE.md",      # pytorch/pytorch: the CUDA support matrix (setup_plan.py)
+                                 "llama-cpp.md"}    # lmstudio-ai/docs: the runtime settings page (core/lmstudio.py)
+
+
+def pointers_outside(text: str, own_notes: set[str]) -> list[str]:
+    text = URL.sub("", text)
+    named = {m.group(1) for m in MARKDOWN_NAME.finditer(text)} - own_notes - CITED_FILES_OF_OTHER_PROJECTS
+    return sorted(named | {m.group(0) for m in CLIMBS_OUT.finditer(text)})
+
+
+def test_the_pointer_reader_sees_notes_outside_and_paths_climbing_out():
+    own = {"README.md", "architecture.md"}
+    assert pointers_outside("see docs/architecture.md and README.md, https://x.org/y/notes.md", own) == []
+    assert pointers_outside("see PLAN.md", own) == ["PLAN.md"]
+    assert pointers_outside("as ../team/guide says, or ..\\team\\x", own) == ["../team/", "..\\team\\"]
+    assert pointers_outside('path "../outside.ogg" is refused; /tmp/.../x', own) == []
+
+
 def test_nothing_in_the_product_points_outside_the_repository():
-    """Facts a reader needs are in docs/ and dev_log.txt, which ship with the kit. The names below are the team
-    notes that were kept beside the repository (docs/architecture.md, "Pointers stay inside the repository"):
-    listed here only to refuse them; nothing in them is needed to read the code."""
-    outside = ("FACTS.md", "shared/", "DEVELOPERS.md")
+    """Facts a reader needs are in docs/ and dev_log.txt, which ship with the kit (docs/architecture.md,
+    "Pointers stay inside the repository"): a note the product names is one of the repository's own."""
     root = SCRIPTS.parent
+    own_notes = {p.name for p in root.rglob("*.md") if ".venv" not in p.parts}
     files = [*SCRIPTS.rglob("*.py"), *root.glob("*.bat"), *root.glob("*.md"), *(root / "docs").glob("*.md"),
              root / "settings.toml", root / "dev_log.txt", *(root / "tests").rglob("*.py"), *(root / "bench").glob("*.py")]
-    me = Path(__file__).resolve()
-    pointing = sorted(p.relative_to(root).as_posix() for p in files if p.resolve() != me
-                      and any(word in p.read_text(encoding="utf-8", errors="replace") for word in outside))
-    assert pointing == []
+    me = Path(__file__).resolve()   # its reader's own samples above
+    pointing = {p.relative_to(root).as_posix(): found for p in files if p.resolve() != me
+                and (found := pointers_outside(p.read_text(encoding="utf-8", errors="replace"), own_notes))}
+    assert pointing == {}
