@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Iterable
 
 from .core.console import UserError, report_error, say, set_verbose
-from .core.language import set_language, tr
+from .core.language import as_language_setting, set_language, tr
 from .core.paths import SETTINGS_FILE_NAME, find_project_root
 from .core.settings import language_of_settings_file, load_settings
 from .pipeline import STEPS, STEPS_BY_NAME, load_step, run_step
@@ -98,8 +98,8 @@ def language_asked_on_command_line(set_pairs: list[str] | None) -> str | None:
     """`--set language=ru`, read before the settings so that their own problems are told in that language."""
     for pair in set_pairs or []:
         key, _, value = pair.partition("=")
-        if key.strip() == "language" and value.strip().strip("\"'").lower() in ("auto", "ru", "en"):
-            return value.strip().strip("\"'").lower()
+        if key.strip() == "language" and (asked := as_language_setting(value.strip().strip("\"'"))):
+            return asked
     return None
 
 

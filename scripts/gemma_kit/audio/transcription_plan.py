@@ -12,20 +12,21 @@ run) when there is one; otherwise a wide range, said to be a guess, that the pro
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.language import tr, tr_marked
+from ..core.paths import atomic_file
 from ..training.memory_plan import (BF16, CONTEXT_PART, CUDA_CONTEXT_BYTES, FRAGMENTATION, GIB, NF4_BYTES_PER_PARAM,
                                     SLACK_PART, GpuMemory, MemoryPlan, choose_table_on_gpu, count_parameters,
-                                    judge_memory)
+                                    dtype_label, judge_memory, verdict_words, widest_intermediate)
 
 # google/gemma-3n-E2B-it and -E4B-it share one audio encoder: Gemma3nAudioEncoder (681,348,640 parameters) and
 # embed_audio (3,345,408 with E2B/E4B's text width 2048), counted on transformers 5.25's default
 # Gemma3nAudioConfig, which is theirs (tests/test_transcription_plan.py rebuilds it on the meta device).
 AUDIO_PARAMETERS = 681_348_640 + 3_345_408
 AUDIO_PREFIXES = ("model.audio_tower.", "model.embed_audio.")
-AUDIO_PART = "audio encoder"
 PIECE_SECONDS = 30               # audio/decode.py cuts longer messages into pieces of at most this
 AUDIO_FRAMES_PER_SECOND = 25     # 100 log-mel frames a second, subsampled 4x by the encoder's convolutions
 AUDIO_VALUES_PER_FRAME = 16      # of the encoder's width alive at once in a Conformer block (not measured)
@@ -41,14 +42,7 @@ GUESSED_PACE = {"cuda": (10.0, 40.0), "cpu": (0.1, 1.0)}
 
 def audio_parameters(tensors: dict) -> int:
     """The audio encoder's parameters in a checkpoint, from its index (core.model_files.index_tensors)."""
-    total = 0
-    for name, info in tensors.items():
-        if name.startswith(AUDIO_PREFIXES):
-            count = 1
-            for size in info.shape:
-                count *= size
-            total += count
-    return total
+    return sum(math.prod(info.shape) for name, info in tensors.items() if name.startswith(AUDIO_PREFIXES))
 
 
 def plan_transcription_memory(config: dict, audio_params: int, *, batch: int, table_on_gpu: bool,
@@ -59,20 +53,20 @@ def plan_transcription_memory(config: dict, audio_params: int, *, batch: int, ta
     tokens = PROMPT_TOKENS + NEW_TOKENS_PER_PIECE
     kv_layers = layers - config.get("num_kv_shared_layers", 0)  # the shared layers read earlier layers' cache
     kv_cache = tokens * kv_layers * 2 * config["num_key_value_heads"] * config["head_dim"] * weights_bytes
-    inter = config["intermediate_size"] if isinstance(config["intermediate_size"], int) else \
-        max(config["intermediate_size"])
+    inter = widest_intermediate(config)
     # The prompt's forward: 4 altup streams, the MLP's two wide halves, and every layer's per-layer inputs.
     prefill = tokens * (4 * config.get("altup_num_inputs", 4) * h + 3 * inter
                         + 2 * layers * config["hidden_size_per_layer_input"]) * weights_bytes
     audio = PIECE_SECONDS * AUDIO_FRAMES_PER_SECOND * AUDIO_VALUES_PER_FRAME * AUDIO_WIDTH * weights_bytes
-    kind = "bf16" if weights_bytes == BF16 else "f32"
+    kind = dtype_label(weights_bytes)
+    # English keys, as in training's plan (memory_plan.part_label shows them in the user's language).
     parts = {
-        tr("4-bit projections"): counts.projections * NF4_BYTES_PER_PARAM,
-        tr("altup/laurel/per-layer ({kind})", kind=kind): (counts.kept_linears + counts.norms_and_scales) * weights_bytes,
-        tr("embeddings + tied head ({kind})", kind=kind): counts.embed_tokens * weights_bytes,
-        tr("per-layer table ({kind})", kind=kind): counts.per_layer_table * weights_bytes if table_on_gpu else 0.0,
-        tr("audio encoder ({kind})", kind=kind): audio_params * weights_bytes,
-        tr("working memory ({batch} pieces)", batch=batch): batch * (kv_cache + prefill + audio),
+        "4-bit projections": counts.projections * NF4_BYTES_PER_PARAM,
+        f"altup/laurel/per-layer ({kind})": (counts.kept_linears + counts.norms_and_scales) * weights_bytes,
+        f"embeddings + tied head ({kind})": counts.embed_tokens * weights_bytes,
+        f"per-layer table ({kind})": counts.per_layer_table * weights_bytes if table_on_gpu else 0.0,
+        f"audio encoder ({kind})": audio_params * weights_bytes,
+        "generation working memory": batch * (kv_cache + prefill + audio),
     }
     parts[SLACK_PART] = sum(parts.values()) * (FRAGMENTATION - 1)
     parts[CONTEXT_PART] = CUDA_CONTEXT_BYTES
@@ -109,9 +103,7 @@ def describe_transcription_memory(run: TranscriptionMemory, model_name: str) -> 
     if run.gpu is None:
         return tr("Voice transcription with {model}: ~{need:.1f} GB of GPU memory on an NVIDIA GPU (per-layer table "
                   "{where}); without a GPU it runs on the CPU, slowly.", model=model_name, need=need, where=where)
-    verdict = {"fits": tr("fits."), "tight": tr("tight (within the estimate's error): it will try."),
-               "busy": tr("does NOT fit while other programs use the GPU."),
-               "too_small": tr("does NOT fit on this GPU.")}[run.verdict]
+    verdict = verdict_words(run.verdict)
     return tr("Voice transcription with {model}: ~{need:.1f} GB beyond the CUDA context (per-layer table {where}); "
               "{free:.1f} GB of the {total:.1f} GB on {gpu} are free: {verdict}", model=model_name, need=need,
               where=where, free=run.gpu.free / GIB, total=run.gpu.total / GIB, gpu=run.gpu.name, verdict=verdict)
@@ -170,9 +162,8 @@ def record_pace(out_dir: Path, device: str, gpu_name: str, audio_seconds: float,
         paces = {}
     paces[machine_key(device, gpu_name)] = {"audio_seconds_per_second": round(audio_seconds / spent_seconds, 3),
                                             "audio_seconds": round(audio_seconds, 1)}
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(paces, indent=1) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(paces, indent=1) + "\n", encoding="utf-8")
 
 
 def gpu_as_nvidia_smi_sees_it() -> tuple[str, str]:

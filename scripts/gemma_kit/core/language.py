@@ -19,6 +19,7 @@ import string
 from collections.abc import Mapping
 
 LANGUAGES = ("en", "ru")
+SETTING_CHOICES = ("auto", *LANGUAGES)   # what the `language` setting may say
 # Windows LANGID primary language numbers (winnt.h LANG_*): the kit speaks Russian to these users.
 WINDOWS_RUSSIAN_PRIMARY = {0x19}
 LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
@@ -40,6 +41,11 @@ def choose_language(setting: str, windows_ui_langid: int | None, env: Mapping[st
             first = value.split(":")[0].lower()
             return "ru" if first.startswith("ru") else "en"
     return "en"
+
+
+def as_language_setting(value: object) -> str | None:
+    """A `language` value as a user may write it ("RU", "auto"), or None when it is not one."""
+    return value.lower() if isinstance(value, str) and value.lower() in SETTING_CHOICES else None
 
 
 def windows_ui_langid() -> int | None:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from .console import UserError
-from .language import LANGUAGES, N_, tr, tr_marked
+from .console import UserError, is_verbose
+from .language import N_, as_language_setting, tr, tr_marked
 
 import tomllib
 
@@ -161,9 +161,6 @@ class Settings:
         """The settings `keys` of one step (those the user set marked), and in one line the names of the other
         ones he set; every setting with --verbose. A 40-line dump before every step buries the line that
         matters; the saved JSON keeps them all."""
-        from .console import is_verbose
-        from .language import tr
-
         everything = self.to_dict()
         shown = [k for k in everything if is_verbose() or k in keys]
         mine = tr(" (yours)")
@@ -317,7 +314,7 @@ def language_of_settings_file(path: Path) -> str:
         value = flatten_toml(tomllib.loads(text)).get("language", "auto")
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return "auto"
-    return value.lower() if isinstance(value, str) and value.lower() in (*LANGUAGES, "auto") else "auto"
+    return as_language_setting(value) or "auto"
 
 
 def use_language_of_project() -> str:

@@ -35,7 +35,8 @@ CLOSE_GPU_PROGRAMS = N_("Close programs that use the GPU (games, video, LM Studi
 # The parts' names (plan.parts keys, English; the number type in brackets is added to some), shown by format_plan.
 PART_NAMES = (N_("4-bit projections"), N_("altup/laurel/per-layer"), N_("embeddings + tied head"),
               N_("per-layer table"), N_("LoRA + optimizer"), N_("activations"), N_("loss (logits)"),
-              N_("allocator slack (10%)"), N_("CUDA context"), N_("total"))
+              N_("allocator slack (10%)"), N_("CUDA context"), N_("total"),
+              N_("audio encoder"), N_("generation working memory"))  # the last two: audio/transcription_plan.py
 
 PRESET_GPU_EXAMPLES = {"E2B": {"num_hidden_layers": 30, "num_kv_shared_layers": 10, "intermediate_size": 8192},
                        "E4B": {"num_hidden_layers": 35, "num_kv_shared_layers": 15, "intermediate_size": 16384}}
@@ -65,6 +66,11 @@ class ParameterCounts:
 def _intermediate(config: dict, layer: int) -> int:
     size = config["intermediate_size"]
     return size[layer] if isinstance(size, list) else size
+
+
+def widest_intermediate(config: dict) -> int:
+    """The widest MLP of any layer (Gemma 3n may give each layer its own width)."""
+    return max(_intermediate(config, i) for i in range(config["num_hidden_layers"]))
 
 
 def count_parameters(config: dict) -> ParameterCounts:
@@ -112,7 +118,7 @@ def activation_values_per_token(config: dict) -> float:
     end of the forward (saved inputs + 70 x h, from one variant only). E4B peaks in the second, E2B in the third."""
     h, layers, altup = config["hidden_size"], config["num_hidden_layers"], config["altup_num_inputs"]
     per_layer = layers * config["hidden_size_per_layer_input"]
-    inter = max(_intermediate(config, i) for i in range(layers))
+    inter = widest_intermediate(config)
     saved = layers * altup * h
     return max(5 * per_layer + saved + 13 * h, saved + 2.7 * per_layer + 7 * inter + 16 * h, saved + per_layer + 70 * h)
 
@@ -146,7 +152,7 @@ def plan_memory(config: dict, *, lora_rank: int, max_seq_length: int, batch_size
     kind = dtype_label(weights_bytes)
     table = counts.per_layer_table * weights_bytes
     # bitsandbytes dequantises a 4-bit weight for each matmul: the largest (gate/up) twice in the backward.
-    dequantised = 2 * h * max(_intermediate(config, i) for i in range(config["num_hidden_layers"])) * weights_bytes
+    dequantised = 2 * h * widest_intermediate(config) * weights_bytes
     parts = {
         "4-bit projections": counts.projections * NF4_BYTES_PER_PARAM,
         f"altup/laurel/per-layer ({kind})": (counts.kept_linears + counts.norms_and_scales) * weights_bytes,
@@ -178,6 +184,13 @@ def judge_memory(estimate: float, free_vram: float | None, total_vram: float | N
     if estimate <= (total_vram - CUDA_CONTEXT_BYTES) * REFUSE_MARGIN:
         return "busy"
     return "too_small"
+
+
+def verdict_words(verdict: str) -> str:
+    """judge_memory's word for a GPU, as the user reads it (training's plan and transcription's)."""
+    return {"fits": tr("fits."), "tight": tr("tight (within the estimate's error): it will try."),
+            "busy": tr("does NOT fit while other programs use the GPU."),
+            "too_small": tr("does NOT fit on this GPU.")}[verdict]
 
 
 def choose_table_on_gpu(setting: str, free_vram: float | None, total_vram: float | None,
@@ -283,9 +296,7 @@ def describe_run_memory(run: RunMemory, settings, model_name: str) -> str:
                                "computer the run uses ordinary RAM and nothing is refused)"))
         return "\n".join(lines)
     need, free, total = run.plan.to_allocate / GIB, run.gpu.free / GIB, run.gpu.total / GIB
-    verdict = {"fits": tr("fits."), "tight": tr("tight (within the estimate's error): it will try."),
-               "busy": tr("does NOT fit while other programs use the GPU."),
-               "too_small": tr("does NOT fit on this GPU.")}[run.verdict]
+    verdict = verdict_words(run.verdict)
     lines.append("  -> " + tr("{model}, {preset}: ~{need:.1f} GB beyond the CUDA context; {free:.1f} GB of the "
                               "{total:.1f} GB on {gpu} are free: {verdict}", model=model_name,
                               preset=settings.preset, need=need, free=free, total=total, gpu=run.gpu.name,

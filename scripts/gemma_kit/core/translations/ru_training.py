@@ -120,6 +120,8 @@ MESSAGES = {
     "allocator slack (10%)": "запас на фрагментацию (10%)",
     "CUDA context": "контекст CUDA",
     "total": "всего",
+    "audio encoder": "аудиокодировщик",
+    "generation working memory": "рабочая память генерации",
     "GB": "ГБ",
     "Estimated GPU memory for {label}:": "Оценка видеопамяти для {label}:",
     "(in CPU RAM: {size:.2f} GB of RAM instead)": "(в оперативной памяти: {size:.2f} ГБ вместо видеопамяти)",

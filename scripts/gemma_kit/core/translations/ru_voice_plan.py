@@ -2,11 +2,6 @@
 shared words (verdicts, part names) are ru_training's."""
 
 MESSAGES = {
-    "altup/laurel/per-layer ({kind})": "altup/laurel/послойные ({kind})",
-    "embeddings + tied head ({kind})": "эмбеддинги + общий выходной слой ({kind})",
-    "per-layer table ({kind})": "послойная таблица ({kind})",
-    "audio encoder ({kind})": "аудиокодировщик ({kind})",
-    "working memory ({batch} pieces)": "рабочая память ({batch} фрагм.)",
     "in RAM, {size:.1f} GB": "в оперативной памяти, {size:.1f} ГБ",
     "Voice transcription with {model}: ~{need:.1f} GB of GPU memory on an NVIDIA GPU (per-layer table "
     "{where}); without a GPU it runs on the CPU, slowly.":
